@@ -1,0 +1,9 @@
+using Relay.Smtp.Hosting;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+builder.AddRelaySmtp();
+
+var app = builder.Build();
+app.Run();

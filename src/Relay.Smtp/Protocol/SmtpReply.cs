@@ -1,0 +1,67 @@
+using System.Buffers;
+using System.Text;
+
+namespace Relay.Smtp.Protocol;
+
+/// <summary>
+/// One SMTP reply: basic code (RFC 5321 §4.2), optional enhanced status code (RFC 3463, advertised as
+/// ENHANCEDSTATUSCODES per RFC 2034) and text that is safe to show the client.
+/// </summary>
+public readonly record struct SmtpReply(int Code, string? EnhancedCode, string Text)
+{
+    public bool IsPositive => Code is >= 200 and < 400;
+
+    public override string ToString() =>
+        EnhancedCode is null ? $"{Code} {Text}" : $"{Code} {EnhancedCode} {Text}";
+
+    /// <summary>Writes the reply as one line, or as a multi-line reply when the text has several lines.</summary>
+    public void WriteTo(IBufferWriter<byte> output)
+    {
+        var lines = Text.Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var separator = i == lines.Length - 1 ? ' ' : '-';
+            var line = EnhancedCode is null
+                ? $"{Code}{separator}{lines[i]}\r\n"
+                : $"{Code}{separator}{EnhancedCode} {lines[i]}\r\n";
+            Encoding.UTF8.GetBytes(line, output);
+        }
+    }
+}
+
+/// <summary>The replies Relay.Smtp itself sends, by name. Replies about delivery come from Relay.Sender.</summary>
+public static class SmtpReplies
+{
+    public static SmtpReply Ok { get; } = new(250, "2.0.0", "Ok");
+    public static SmtpReply SenderOk { get; } = new(250, "2.1.0", "Sender ok");
+    public static SmtpReply RecipientOk { get; } = new(250, "2.1.5", "Recipient ok");
+    public static SmtpReply StartMailInput { get; } = new(354, null, "End data with <CR><LF>.<CR><LF>");
+    public static SmtpReply Bye { get; } = new(221, "2.0.0", "Bye");
+    public static SmtpReply AuthSucceeded { get; } = new(235, "2.7.0", "Authentication successful");
+    public static SmtpReply CannotVerify { get; } = new(252, "2.5.2", "Cannot VRFY user, but will accept message and attempt delivery");
+    public static SmtpReply Help { get; } = new(214, "2.0.0", "Commands: EHLO HELO AUTH MAIL RCPT DATA RSET NOOP VRFY HELP QUIT");
+
+    public static SmtpReply CommandUnrecognized { get; } = new(500, "5.5.1", "Command unrecognized");
+    public static SmtpReply LineTooLong { get; } = new(500, "5.5.2", "Line too long");
+    public static SmtpReply SyntaxError(string usage) => new(501, "5.5.4", $"Syntax: {usage}");
+    public static SmtpReply InvalidBase64 { get; } = new(501, "5.5.2", "Cannot decode base64 response");
+    public static SmtpReply AuthCancelled { get; } = new(501, "5.7.0", "Authentication cancelled");
+    public static SmtpReply BadSequence(string expected) => new(503, "5.5.1", $"Bad sequence of commands: {expected}");
+    public static SmtpReply AlreadyAuthenticated { get; } = new(503, "5.5.1", "Already authenticated");
+    public static SmtpReply UnknownAuthMechanism { get; } = new(504, "5.5.4", "Unrecognized authentication mechanism");
+    public static SmtpReply AuthenticationRequired { get; } = new(530, "5.7.0", "Authentication required");
+    public static SmtpReply BadSenderSyntax { get; } = new(553, "5.1.7", "Bad sender address syntax");
+    public static SmtpReply BadRecipientSyntax { get; } = new(553, "5.1.3", "Bad recipient address syntax");
+    public static SmtpReply UnsupportedParameter(string name) => new(555, "5.5.4", $"Unsupported parameter {name}");
+    public static SmtpReply MessageTooBig { get; } = new(552, "5.3.4", "Message size exceeds fixed maximum message size");
+    public static SmtpReply TooManyRecipients { get; } = new(452, "4.5.3", "Too many recipients");
+    public static SmtpReply BareLineFeedRejected { get; } = new(550, "5.6.0", "Bare <LF> line endings are not allowed; use <CR><LF>");
+
+    public static SmtpReply ServiceUnavailable { get; } = new(451, "4.3.0", "Delivery service unavailable; try again later");
+    public static SmtpReply AuthServiceUnavailable { get; } = new(454, "4.7.0", "Temporary authentication failure; try again later");
+    public static SmtpReply TooManyConnections { get; } = new(421, "4.7.0", "Too many connections; try again later");
+    public static SmtpReply TooManyErrors { get; } = new(421, "4.7.0", "Too many errors; closing connection");
+    public static SmtpReply Timeout { get; } = new(421, "4.4.2", "Timeout exceeded; closing connection");
+    public static SmtpReply ShuttingDown { get; } = new(421, "4.3.2", "Service shutting down; try again later");
+    public static SmtpReply InternalError { get; } = new(421, "4.3.0", "Internal error; closing connection");
+}
