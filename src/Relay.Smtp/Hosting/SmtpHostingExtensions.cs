@@ -9,8 +9,8 @@ namespace Relay.Smtp.Hosting;
 
 public static class SmtpHostingExtensions
 {
-    /// <summary>Service-discovery address of Relay.Sender (resource name "sender" in the AppHost).</summary>
-    public const string SenderAddress = "https+http://sender";
+    /// <summary>Resource name of Relay.Sender in the AppHost, resolved by service discovery.</summary>
+    public const string SenderServiceName = "sender";
 
     /// <summary>The SMTP listener on Kestrel, its options and the gRPC client for Relay.Sender.</summary>
     public static WebApplicationBuilder AddRelaySmtp(this WebApplicationBuilder builder)
@@ -23,7 +23,7 @@ public static class SmtpHostingExtensions
         // The submission stream is neither idempotent nor short: no retries or total timeout from the resilience
         // defaults; Relay's own timeouts apply (Smtp:SubmissionTimeout).
 #pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is marked experimental; it is the documented way to opt out.
-        builder.Services.AddGrpcClient<MailSubmission.MailSubmissionClient>(o => o.Address = new Uri(SenderAddress))
+        builder.Services.AddGrpcClient<MailSubmission.MailSubmissionClient>(o => o.Address = SenderAddress(builder.Configuration))
             .RemoveAllResilienceHandlers();
 #pragma warning restore EXTEXP0001
 
@@ -36,4 +36,14 @@ public static class SmtpHostingExtensions
         });
         return builder;
     }
+
+    /// <summary>
+    /// <c>https://sender</c> when the AppHost (or the operator) gives an https endpoint, else <c>http://sender</c>.
+    /// This is what <c>https+http://sender</c> means for HttpClient; GrpcChannel accepts only http and https schemes,
+    /// so the preference is settled here and service discovery resolves the host name as usual.
+    /// </summary>
+    public static Uri SenderAddress(IConfiguration configuration) =>
+        configuration.GetSection($"services:{SenderServiceName}:https").GetChildren().Any()
+            ? new Uri($"https://{SenderServiceName}")
+            : new Uri($"http://{SenderServiceName}");
 }

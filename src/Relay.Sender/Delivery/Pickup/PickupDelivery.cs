@@ -1,0 +1,60 @@
+using System.Text;
+using Microsoft.Extensions.Options;
+
+namespace Relay.Sender.Delivery.Pickup;
+
+/// <summary>
+/// Writes each message as an <c>.eml</c> file: <c>X-Sender</c>/<c>X-Receiver</c> lines carrying the envelope (the
+/// IIS pickup convention), Relay's <c>Received:</c> line, then the message byte for byte. The file is written under a
+/// temporary name, flushed to disk and renamed, so a reader never sees half a message.
+/// </summary>
+public sealed partial class PickupDelivery(IOptions<DeliveryOptions> options, IHostEnvironment environment, ILogger<PickupDelivery> logger)
+    : IMessageDelivery
+{
+    public string Name => "pickup";
+
+    public string Directory { get; } = Path.GetFullPath(options.Value.PickupDirectory, environment.ContentRootPath);
+
+    public async Task<DeliveryResult> DeliverAsync(OutboundMessage message, CancellationToken cancellationToken)
+    {
+        System.IO.Directory.CreateDirectory(Directory);
+        var temporary = Path.Combine(Directory, $"{message.QueueId}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))
+            {
+                await file.WriteAsync(Encoding.UTF8.GetBytes(EnvelopeLines(message)), cancellationToken);
+                await message.Body.Rewind().CopyToAsync(file, cancellationToken);
+                await file.FlushAsync(cancellationToken);
+                file.Flush(flushToDisk: true);
+            }
+            var final = Path.Combine(Directory, $"{message.QueueId}.eml");
+            File.Move(temporary, final, overwrite: false);
+            LogWritten(logger, message.QueueId, final);
+            return new DeliveryResult(Replies.Queued(message.QueueId));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LogWriteFailed(logger, ex, message.QueueId, Directory);
+            File.Delete(temporary);
+            return new DeliveryResult(Replies.Create(451, "4.3.0", "Could not store the message; try again later"));
+        }
+    }
+
+    private static string EnvelopeLines(OutboundMessage message)
+    {
+        var lines = new StringBuilder();
+        lines.Append("X-Sender: <").Append(message.Envelope.MailFrom).Append(">\r\n");
+        foreach (var recipient in message.Envelope.Recipients)
+        {
+            lines.Append("X-Receiver: <").Append(recipient).Append(">\r\n");
+        }
+        return lines.Append(message.Envelope.TraceHeader).ToString();
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Message {QueueId} written to {Path}")]
+    private static partial void LogWritten(ILogger logger, string queueId, string path);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Message {QueueId} could not be written to the pickup directory {Directory}")]
+    private static partial void LogWriteFailed(ILogger logger, Exception exception, string queueId, string directory);
+}

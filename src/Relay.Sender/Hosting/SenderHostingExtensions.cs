@@ -1,0 +1,121 @@
+using Microsoft.Extensions.Options;
+using Microsoft.Graph;
+using Microsoft.Kiota.Http.HttpClientLibrary.Middleware;
+using Relay.Sender.Delivery;
+using Relay.Sender.Delivery.Graph;
+using Relay.Sender.Delivery.Pickup;
+using Relay.Sender.Identity;
+using Relay.Sender.Policy;
+using Relay.Sender.Submission;
+
+namespace Relay.Sender.Hosting;
+
+public static partial class SenderHostingExtensions
+{
+    /// <summary>Options, identity, policy and the delivery chosen by <c>Delivery:Mode</c>.</summary>
+    public static WebApplicationBuilder AddRelaySender(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<IdentityOptions>().BindConfiguration(IdentityOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<IdentityOptions>, IdentityOptionsValidator>();
+        services.AddOptions<DeliveryOptions>().BindConfiguration(DeliveryOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DeliveryOptions>, DeliveryOptionsValidator>();
+        services.AddOptions<GraphOptions>().BindConfiguration(GraphOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<GraphOptions>, GraphOptionsValidator>();
+
+        services.AddGrpc();
+        services.AddGrpcHealthChecks().AddCheck("sender", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
+        services.AddSingleton<RelayAccounts>();
+        services.AddSingleton<SenderAuthorization>();
+        services.AddSingleton<SubmissionProcessor>();
+
+        AddGraphHttpClients(services);
+        services.AddSingleton<GraphClientProvider>();
+        services.AddSingleton<GraphMimeDelivery>();
+        services.AddSingleton<PickupDelivery>();
+        services.AddSingleton<IMessageDelivery>(sp => ResolveMode(sp) == DeliveryMode.Graph
+            ? sp.GetRequiredService<GraphMimeDelivery>()
+            : sp.GetRequiredService<PickupDelivery>());
+        return builder;
+    }
+
+    /// <summary>The gRPC endpoints and health; says at start-up where mail goes.</summary>
+    public static WebApplication MapRelaySender(this WebApplication app)
+    {
+        app.MapGrpcService<MailSubmissionService>();
+        app.MapGrpcHealthChecksService();
+        app.MapDefaultEndpoints();
+
+        var services = app.Services;
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Relay.Sender");
+        var graph = services.GetRequiredService<IOptions<GraphOptions>>().Value;
+        switch (services.GetRequiredService<IMessageDelivery>())
+        {
+            case PickupDelivery pickup:
+                LogPickupMode(logger, pickup.Directory);
+                break;
+            case GraphMimeDelivery:
+                LogGraphMode(logger, graph.BaseUrl, graph.TenantId, graph.ClientId);
+                if (!graph.SaveToSentItems)
+                {
+                    LogSaveToSentItemsIgnored(logger);
+                }
+                break;
+        }
+        if (services.GetRequiredService<RelayAccounts>().Count == 0)
+        {
+            LogNoAccounts(logger);
+        }
+        return app;
+    }
+
+    private static DeliveryMode ResolveMode(IServiceProvider services)
+    {
+        var mode = services.GetRequiredService<IOptions<DeliveryOptions>>().Value.Mode;
+        var graph = services.GetRequiredService<IOptions<GraphOptions>>().Value;
+        if (mode == DeliveryMode.Auto)
+        {
+            mode = graph.IsConfigured ? DeliveryMode.Graph : DeliveryMode.Pickup;
+        }
+        if (mode == DeliveryMode.Graph && graph.MissingForDelivery().ToArray() is { Length: > 0 } missing)
+        {
+            throw new OptionsValidationException(GraphOptions.SectionName, typeof(GraphOptions),
+                [$"Graph delivery needs {string.Join(", ", missing)} (or set Delivery:Mode=Pickup)."]);
+        }
+        return mode;
+    }
+
+    private static void AddGraphHttpClients(IServiceCollection services)
+    {
+#pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is marked experimental; it is the documented way to opt out.
+        // Graph: Kiota's middleware without its RetryHandler — Relay decides what is retried and how the client hears of it.
+        services.AddHttpClient(GraphClientProvider.GraphHttpClient, (sp, client) =>
+                client.Timeout = sp.GetRequiredService<IOptions<GraphOptions>>().Value.RequestTimeout)
+            .RemoveAllResilienceHandlers()
+            .ConfigureAdditionalHttpMessageHandlers((handlers, _) =>
+            {
+                foreach (var handler in GraphClientFactory.CreateDefaultHandlers().Where(h => h is not RetryHandler))
+                {
+                    handlers.Add(handler);
+                }
+            });
+        // Entra: Azure.Core has its own retry policy for the token endpoint.
+        services.AddHttpClient(GraphClientProvider.EntraHttpClient).RemoveAllResilienceHandlers();
+#pragma warning restore EXTEXP0001
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Delivery: PICKUP. No Graph configuration, so accepted mail is written as .eml files to {Directory} and NOT sent. Set Graph:TenantId, Graph:ClientId and Graph:ClientSecret to send through Microsoft 365.")]
+    private static partial void LogPickupMode(ILogger logger, string directory);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Delivery: GRAPH at {BaseUrl}, tenant {TenantId}, app {ClientId}")]
+    private static partial void LogGraphMode(ILogger logger, string baseUrl, string? tenantId, string? clientId);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Graph:SaveToSentItems is false, but MIME sendMail always saves a copy in Sent Items; Graph offers no way to turn that off for MIME.")]
+    private static partial void LogSaveToSentItemsIgnored(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "No relay accounts are configured (Identity:Accounts): every SMTP login will fail. Make a hash with 'Relay.Sender hash-password'.")]
+    private static partial void LogNoAccounts(ILogger logger);
+}

@@ -1,0 +1,16 @@
+using Relay.Sender.Hosting;
+
+if (args.FirstOrDefault() == HashPasswordCommand.Name)
+{
+    return HashPasswordCommand.Run(args, Console.In, Console.Out, Console.Error);
+}
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+builder.AddRelaySender();
+
+var app = builder.Build();
+app.MapRelaySender();
+app.Run();
+return 0;

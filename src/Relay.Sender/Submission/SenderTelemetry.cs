@@ -1,0 +1,23 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Relay.Sender.Submission;
+
+/// <summary>The <c>Relay.Sender</c> activity source and meter (names registered in Relay.ServiceDefaults).</summary>
+public static class SenderTelemetry
+{
+    public const string Name = "Relay.Sender";
+
+    public static ActivitySource Source { get; } = new(Name);
+
+    private static readonly Meter Meter = new(Name);
+
+    public static Counter<long> Messages { get; } =
+        Meter.CreateCounter<long>("relay.sender.messages", "{message}", "Messages by outcome (reply class)");
+
+    public static Counter<long> AuthFailures { get; } =
+        Meter.CreateCounter<long>("relay.sender.auth.failures", "{failure}", "Failed SMTP logins");
+
+    public static Histogram<long> MessageSize { get; } =
+        Meter.CreateHistogram<long>("relay.sender.message.size", "By", "Size of submitted messages");
+}
