@@ -28,10 +28,14 @@ public sealed class GraphClientProvider
         var graph = options.Value;
         _httpClients = httpClients;
         _baseUrl = graph.BaseUrl.TrimEnd('/');
+        var authority = new Uri(graph.AuthorityHost);
         Credential = new ClientSecretCredential(graph.TenantId, graph.ClientId, graph.ClientSecret, new ClientSecretCredentialOptions
         {
-            AuthorityHost = new Uri(graph.AuthorityHost),
+            AuthorityHost = authority,
             Transport = new HttpClientTransport(httpClients.CreateClient(EntraHttpClient)),
+            // MSAL validates unknown authorities by asking login.microsoftonline.com; an authority Relay was explicitly
+            // configured with (a sovereign or private endpoint) must not send traffic anywhere else.
+            DisableInstanceDiscovery = !IsKnownAuthority(authority),
         });
 
         // The SDK only attaches tokens for hosts it knows; national clouds and tests use other hosts, so the allowed
@@ -46,6 +50,10 @@ public sealed class GraphClientProvider
     }
 
     public TokenCredential Credential { get; }
+
+    private static bool IsKnownAuthority(Uri authority) =>
+        new[] { AzureAuthorityHosts.AzurePublicCloud, AzureAuthorityHosts.AzureGovernment, AzureAuthorityHosts.AzureChina }
+            .Any(known => Uri.Compare(known, authority, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0);
 
     public GraphServiceClient CreateClient() =>
         new(_httpClients.CreateClient(GraphHttpClient), _authentication, _baseUrl);

@@ -65,8 +65,8 @@ public sealed partial class GraphMimeDelivery(
         }
         catch (AuthenticationFailedException error)
         {
-            // The message names the AADSTS code and never the secret.
-            LogTokenFailed(logger, message.QueueId, error.Message);
+            // MSAL's inner message names the AADSTS code (never the secret); the outer one stops short of it.
+            LogTokenFailed(logger, message.QueueId, error.InnerException?.Message ?? error.Message);
             return new DeliveryResult(GraphErrorMapper.TokenUnavailable);
         }
         catch (Exception error) when (error is HttpRequestException

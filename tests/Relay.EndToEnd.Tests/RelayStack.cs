@@ -1,0 +1,151 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Relay.Sender.Delivery.Graph;
+using Relay.Sender.Hosting;
+using Relay.Sender.Identity;
+using Relay.Smtp.Hosting;
+using Relay.Testing;
+
+namespace Relay.EndToEnd.Tests;
+
+/// <summary>
+/// Relay.Sender and Relay.Smtp as two hosts on real loopback sockets, wired exactly as the AppHost wires them
+/// (<c>services__sender__http__0</c>, HTTP/2 cleartext gRPC), each built by the same extension methods as its Program.
+/// </summary>
+public sealed class RelayStack : IAsyncDisposable
+{
+    public const string Account = "printer";
+    public const string Password = "correct horse battery staple";
+    public const string AllowedSender = "*@contoso.com";
+
+    // Hashing at the minimum cost keeps the suite fast; production defaults to 600,000 iterations.
+    private static readonly string PasswordHashText = PasswordHash.Create(Password, PasswordHash.MinimumIterations).ToString();
+
+    private readonly List<WebApplication> _hosts = [];
+
+    private RelayStack(string pickupDirectory) => PickupDirectory = pickupDirectory;
+
+    public int SmtpPort { get; private set; }
+    public string SenderUrl { get; private set; } = string.Empty;
+    public string PickupDirectory { get; }
+    public ConcurrentQueue<string> Logs { get; } = new();
+    public WebApplication Sender => _hosts[0];
+
+    /// <summary>Starts both services delivering to a fresh pickup folder, or to <paramref name="cloud"/> when given.</summary>
+    public static async Task<RelayStack> StartAsync(
+        FakeMicrosoftCloud? cloud = null,
+        IDictionary<string, string?>? senderSettings = null,
+        IDictionary<string, string?>? smtpSettings = null)
+    {
+        var stack = new RelayStack(Directory.CreateTempSubdirectory("relay-pickup-").FullName);
+        var sender = new Dictionary<string, string?>
+        {
+            ["Kestrel:EndpointDefaults:Protocols"] = "Http2",
+            ["Delivery:PickupDirectory"] = stack.PickupDirectory,
+            [$"Identity:Accounts:{Account}:PasswordHash"] = PasswordHashText,
+            [$"Identity:Accounts:{Account}:AllowedSenders:0"] = AllowedSender,
+        };
+        if (cloud is not null)
+        {
+            const string tenant = "11111111-1111-1111-1111-111111111111";
+            const string client = "22222222-2222-2222-2222-222222222222";
+            const string secret = "relay-app-secret-value";
+            cloud.RegisterApp(tenant, client, secret);
+            sender["Graph:BaseUrl"] = cloud.GraphBaseUrl;
+            sender["Graph:AuthorityHost"] = cloud.AuthorityHost.ToString();
+            sender["Graph:TenantId"] = tenant;
+            sender["Graph:ClientId"] = client;
+            sender["Graph:ClientSecret"] = secret;
+        }
+        Merge(sender, senderSettings);
+
+        var senderApp = stack.Build("Relay.Sender", sender, builder =>
+        {
+            builder.AddRelaySender();
+            if (cloud is not null)
+            {
+                // The fake cloud's certificate is trusted by these two clients only, as a test transport.
+                builder.Services.AddHttpClient(GraphClientProvider.GraphHttpClient).ConfigurePrimaryHttpMessageHandler(cloud.CreateTrustingHandler);
+                builder.Services.AddHttpClient(GraphClientProvider.EntraHttpClient).ConfigurePrimaryHttpMessageHandler(cloud.CreateTrustingHandler);
+            }
+        });
+        senderApp.MapRelaySender();
+        await senderApp.StartAsync();
+        stack.SenderUrl = senderApp.Urls.Single();
+
+        var smtp = new Dictionary<string, string?>
+        {
+            ["services:sender:http:0"] = stack.SenderUrl,
+            ["Smtp:Port"] = "0",
+            ["Smtp:ServerName"] = "relay.test",
+        };
+        Merge(smtp, smtpSettings);
+        var smtpApp = stack.Build("Relay.Smtp", smtp, builder => builder.AddRelaySmtp());
+        await smtpApp.StartAsync();
+        stack.SmtpPort = new Uri(smtpApp.Urls.Single()).Port;
+        return stack;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var host in Enumerable.Reverse(_hosts))
+        {
+            await host.StopAsync();
+            await host.DisposeAsync();
+        }
+        Directory.Delete(PickupDirectory, recursive: true);
+    }
+
+    private WebApplication Build(string name, Dictionary<string, string?> settings, Action<WebApplicationBuilder> configure)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            ApplicationName = name,
+            EnvironmentName = Environments.Production,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Configuration["urls"] = "http://127.0.0.1:0";
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(LogLevel.Debug);
+        builder.Logging.AddProvider(new CapturingLoggerProvider(Logs));
+        builder.AddServiceDefaults();
+        configure(builder);
+        var app = builder.Build();
+        _hosts.Add(app);
+        return app;
+    }
+
+    private static void Merge(Dictionary<string, string?> target, IDictionary<string, string?>? source)
+    {
+        foreach (var (key, value) in source ?? new Dictionary<string, string?>())
+        {
+            target[key] = value;
+        }
+    }
+}
+
+/// <summary>Keeps every formatted log line (with its exception) so tests can look for what must never be logged.</summary>
+public sealed class CapturingLoggerProvider(ConcurrentQueue<string> lines) : ILoggerProvider
+{
+    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, lines);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(string category, ConcurrentQueue<string> lines) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {exception}");
+    }
+}

@@ -1,0 +1,16 @@
+namespace Relay.Testing;
+
+/// <summary>One HTTP request the fake received, with the status code it answered.</summary>
+/// <param name="Method">The HTTP method, for example <c>POST</c>.</param>
+/// <param name="Path">The decoded request path, for example <c>/v1.0/users/a@contoso.com/sendMail</c>.</param>
+/// <param name="Query">The query string including the leading <c>?</c>, or an empty string.</param>
+/// <param name="Headers">The request headers, keyed case-insensitively; repeated headers are joined with <c>", "</c>.</param>
+/// <param name="Body">The complete request body.</param>
+/// <param name="StatusCode">The status code the fake responded with.</param>
+public sealed record RecordedRequest(
+    string Method,
+    string Path,
+    string Query,
+    IReadOnlyDictionary<string, string> Headers,
+    byte[] Body,
+    int StatusCode);
