@@ -1,6 +1,5 @@
 using System.ComponentModel.DataAnnotations;
 using System.Net;
-using Microsoft.Extensions.Options;
 using Relay.Smtp.Protocol;
 
 namespace Relay.Smtp;
@@ -92,5 +91,4 @@ public sealed class AnonymousOptions
     public List<string> AllowedNetworks { get; set; } = [];
 }
 
-[OptionsValidator]
-public sealed partial class SmtpOptionsValidator : IValidateOptions<SmtpOptions>;
+public sealed class SmtpOptionsValidator : DataAnnotationsOptionsValidator<SmtpOptions>;

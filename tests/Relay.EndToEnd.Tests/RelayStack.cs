@@ -63,30 +63,39 @@ public sealed class RelayStack : IAsyncDisposable
         }
         Merge(sender, senderSettings);
 
-        var senderApp = stack.Build("Relay.Sender", sender, builder =>
+        try
         {
-            builder.AddRelaySender();
-            if (cloud is not null)
+            var senderApp = stack.Build("Relay.Sender", sender, builder =>
             {
-                // The fake cloud's certificate is trusted by these two clients only, as a test transport.
-                builder.Services.AddHttpClient(GraphClientProvider.GraphHttpClient).ConfigurePrimaryHttpMessageHandler(cloud.CreateTrustingHandler);
-                builder.Services.AddHttpClient(GraphClientProvider.EntraHttpClient).ConfigurePrimaryHttpMessageHandler(cloud.CreateTrustingHandler);
-            }
-        });
-        senderApp.MapRelaySender();
-        await senderApp.StartAsync();
-        stack.SenderUrl = senderApp.Urls.Single();
+                builder.AddRelaySender();
+                if (cloud is not null)
+                {
+                    // The fake cloud's certificate is trusted by these two clients only, as a test transport.
+                    builder.Services.AddHttpClient(GraphClientProvider.GraphHttpClient).ConfigurePrimaryHttpMessageHandler(cloud.CreateTrustingHandler);
+                    builder.Services.AddHttpClient(GraphClientProvider.EntraHttpClient).ConfigurePrimaryHttpMessageHandler(cloud.CreateTrustingHandler);
+                }
+            });
+            senderApp.MapRelaySender();
+            await senderApp.StartAsync();
+            stack.SenderUrl = senderApp.Urls.Single();
 
-        var smtp = new Dictionary<string, string?>
+            var smtp = new Dictionary<string, string?>
+            {
+                ["services:sender:http:0"] = stack.SenderUrl,
+                ["Smtp:Port"] = "0",
+                ["Smtp:ServerName"] = "relay.test",
+            };
+            Merge(smtp, smtpSettings);
+            var smtpApp = stack.Build("Relay.Smtp", smtp, builder => builder.AddRelaySmtp());
+            await smtpApp.StartAsync();
+            stack.SmtpPort = new Uri(smtpApp.Urls.Single()).Port;
+        }
+        catch
         {
-            ["services:sender:http:0"] = stack.SenderUrl,
-            ["Smtp:Port"] = "0",
-            ["Smtp:ServerName"] = "relay.test",
-        };
-        Merge(smtp, smtpSettings);
-        var smtpApp = stack.Build("Relay.Smtp", smtp, builder => builder.AddRelaySmtp());
-        await smtpApp.StartAsync();
-        stack.SmtpPort = new Uri(smtpApp.Urls.Single()).Port;
+            // A host that failed to start must not leave the other one running.
+            await stack.DisposeAsync();
+            throw;
+        }
         return stack;
     }
 

@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using Microsoft.Extensions.Options;
 
 namespace Relay.Sender.Delivery;
 
@@ -30,5 +29,4 @@ public sealed class DeliveryOptions
     public int MemoryThreshold { get; set; } = 1024 * 1024;
 }
 
-[OptionsValidator]
-public sealed partial class DeliveryOptionsValidator : IValidateOptions<DeliveryOptions>;
+public sealed class DeliveryOptionsValidator : DataAnnotationsOptionsValidator<DeliveryOptions>;

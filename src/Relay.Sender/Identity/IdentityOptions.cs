@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using Microsoft.Extensions.Options;
 
 namespace Relay.Sender.Identity;
 
@@ -55,5 +54,4 @@ public sealed class RelayAccountOptions
     public string? Mailbox { get; set; }
 }
 
-[OptionsValidator]
-public sealed partial class IdentityOptionsValidator : IValidateOptions<IdentityOptions>;
+public sealed class IdentityOptionsValidator : DataAnnotationsOptionsValidator<IdentityOptions>;

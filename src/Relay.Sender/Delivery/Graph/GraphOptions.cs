@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using Microsoft.Extensions.Options;
 
 namespace Relay.Sender.Delivery.Graph;
 
@@ -85,5 +84,4 @@ public sealed class GraphOptions : IValidatableObject
     }
 }
 
-[OptionsValidator]
-public sealed partial class GraphOptionsValidator : IValidateOptions<GraphOptions>;
+public sealed class GraphOptionsValidator : DataAnnotationsOptionsValidator<GraphOptions>;

@@ -1,0 +1,27 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>
+/// Validates an options class by its data annotations and <see cref="IValidatableObject"/>, reporting each
+/// attribute's own <c>ErrorMessage</c>, which is where Relay names the configuration key. (The
+/// <c>[OptionsValidator]</c> source generator in Microsoft.Extensions.Options 10 replaces custom messages on
+/// <c>[Range]</c> with its default text, which names the C# property instead of the key.)
+/// </summary>
+public abstract class DataAnnotationsOptionsValidator<TOptions> : IValidateOptions<TOptions> where TOptions : class
+{
+    public ValidateOptionsResult Validate(string? name, TOptions options)
+    {
+        var results = new List<ValidationResult>();
+        var attributesValid = Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true);
+        if (!attributesValid && options is IValidatableObject validatable)
+        {
+            // TryValidateObject skips IValidatableObject once an attribute fails; report everything at once.
+            results.AddRange(validatable.Validate(new ValidationContext(options)));
+        }
+        return results.Count == 0
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail(results.Select(r => r.ErrorMessage ?? "invalid value"));
+    }
+}
