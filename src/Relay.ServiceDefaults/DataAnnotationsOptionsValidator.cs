@@ -22,6 +22,7 @@ public abstract class DataAnnotationsOptionsValidator<TOptions> : IValidateOptio
         }
         return results.Count == 0
             ? ValidateOptionsResult.Success
-            : ValidateOptionsResult.Fail(results.Select(r => r.ErrorMessage ?? "invalid value"));
+            // A failing IValidatableObject also makes TryValidateObject return false, so its results may be there twice.
+            : ValidateOptionsResult.Fail(results.Select(r => r.ErrorMessage ?? "invalid value").Distinct());
     }
 }

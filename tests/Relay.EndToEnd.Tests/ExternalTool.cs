@@ -14,17 +14,8 @@ internal static class ExternalTool
 
     public static async Task<Result> RunAsync(string fileName, IEnumerable<string> arguments, string? input = null, TimeSpan? timeout = null)
     {
-        var info = new ProcessStartInfo(fileName)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
+        var info = StartInfo(fileName, arguments);
+        info.RedirectStandardInput = true;
         using var process = StartOrExplain(info);
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
@@ -49,17 +40,8 @@ internal static class ExternalTool
     /// <summary>Starts a long-running process; the caller kills it with <see cref="StopAsync"/>.</summary>
     public static Process Start(string fileName, IEnumerable<string> arguments, string workingDirectory, IDictionary<string, string> environment)
     {
-        var info = new ProcessStartInfo(fileName)
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
+        var info = StartInfo(fileName, arguments);
+        info.WorkingDirectory = workingDirectory;
         foreach (var (key, value) in environment)
         {
             info.Environment[key] = value;
@@ -106,6 +88,21 @@ internal static class ExternalTool
                 await Task.Delay(200);
             }
         }
+    }
+
+    private static ProcessStartInfo StartInfo(string fileName, IEnumerable<string> arguments)
+    {
+        var info = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+        return info;
     }
 
     private static Process StartOrExplain(ProcessStartInfo info)

@@ -22,10 +22,16 @@ public sealed record MessageHeaders(
         {
             return null;
         }
+        var from = Addresses(headers, HeaderId.From);
+        if (from is null)
+        {
+            // A From: that cannot be parsed must not fall back to MAIL FROM: recipients would see an unchecked sender.
+            return null;
+        }
         return new MessageHeaders(
-            Addresses(headers, HeaderId.From),
-            Addresses(headers, HeaderId.To),
-            Addresses(headers, HeaderId.Cc),
+            from,
+            Addresses(headers, HeaderId.To) ?? [],
+            Addresses(headers, HeaderId.Cc) ?? [],
             headers.Contains(HeaderId.Bcc),
             headers[HeaderId.MessageId]?.Trim());
     }
@@ -37,10 +43,18 @@ public sealed record MessageHeaders(
         return recipients.Where(r => !visible.Contains(r)).ToArray();
     }
 
-    private static string[] Addresses(HeaderList headers, HeaderId id) =>
-        headers.Where(h => h.Id == id)
-            .SelectMany(h => InternetAddressList.TryParse(ParserOptions.Default, h.RawValue, out var list)
-                ? list.Mailboxes.Select(m => m.Address)
-                : [])
-            .ToArray();
+    /// <summary>Every mailbox in every field with this id; null when one of the fields cannot be parsed.</summary>
+    private static string[]? Addresses(HeaderList headers, HeaderId id)
+    {
+        var addresses = new List<string>();
+        foreach (var header in headers.Where(h => h.Id == id))
+        {
+            if (!InternetAddressList.TryParse(ParserOptions.Default, header.RawValue, out var list))
+            {
+                return null;
+            }
+            addresses.AddRange(list.Mailboxes.Select(m => m.Address));
+        }
+        return [.. addresses];
+    }
 }

@@ -13,7 +13,7 @@ public sealed record RelayPrincipal(string Name, IReadOnlyList<string> AllowedSe
 public sealed class RelayAccounts
 {
     private readonly FrozenDictionary<string, (PasswordHash Hash, RelayPrincipal Principal)> _accounts;
-    private readonly PasswordHash _decoy = PasswordHash.Create(Guid.NewGuid().ToString(), PasswordHash.MinimumIterations);
+    private readonly PasswordHash _decoy;
     private readonly string? _anonymousAccount;
 
     public RelayAccounts(IOptions<IdentityOptions> options)
@@ -27,6 +27,9 @@ public sealed class RelayAccounts
                 return (hash, new RelayPrincipal(pair.Key, pair.Value.AllowedSenders.ToArray(), mailbox));
             },
             StringComparer.OrdinalIgnoreCase);
+        // The decoy costs as much as the dearest real hash, so an unknown name is no faster to reject than a known one.
+        var iterations = _accounts.Values.Select(a => a.Hash.Iterations).DefaultIfEmpty(PasswordHash.MinimumIterations).Max();
+        _decoy = PasswordHash.Create(Guid.NewGuid().ToString(), iterations);
         _anonymousAccount = string.IsNullOrWhiteSpace(options.Value.AnonymousAccount) ? null : options.Value.AnonymousAccount;
     }
 

@@ -30,7 +30,8 @@ public sealed class SenderAuthorization(IOptions<GraphOptions> graph)
             return new SenderDecision(null, Replies.NoSendingMailbox);
         }
 
-        foreach (var address in new[] { mailbox, from, envelopeSender })
+        // Every From: mailbox is checked: recipients see them all (RFC 5322 allows several).
+        foreach (var address in headers.From.Prepend(mailbox).Append(envelopeSender))
         {
             if (address is not null && !SenderPattern.Matches(principal.AllowedSenders, address))
             {

@@ -59,6 +59,6 @@ public static class MimeComposer
     private static bool IsField(ReadOnlySpan<byte> line, string name)
     {
         var colon = line.IndexOf((byte)':');
-        return colon > 0 && Ascii.EqualsIgnoreCase(line[..colon].TrimEnd((byte)' '), name);
+        return colon > 0 && Ascii.EqualsIgnoreCase(line[..colon].TrimEnd(" \t"u8), name);
     }
 }
