@@ -81,25 +81,13 @@ public sealed class MessageSpoolTests : IDisposable
         Assert.Empty(SpoolFiles());
     }
 
-    [Fact]
-    public async Task SingleChunkLargerThanTheThresholdSpillsAtOnce()
+    [Theory]
+    [InlineData(5000, 4096)] // one chunk larger than the threshold spills at once
+    [InlineData(1, 0)]       // a zero threshold spools every non-empty body
+    public async Task AChunkOverTheThresholdSpillsAtOnce(int size, int threshold)
     {
-        var body = Body(5000);
-        var spool = new MessageSpool(_directory, memoryThreshold: 4096);
-
-        await spool.WriteAsync(body, CancellationToken.None);
-
-        Assert.Single(SpoolFiles());
-        Assert.Equal(body, ReadAll(spool));
-        await spool.DisposeAsync();
-        Assert.Empty(SpoolFiles());
-    }
-
-    [Fact]
-    public async Task ZeroThresholdSpoolsEveryNonEmptyBody()
-    {
-        var body = Body(1);
-        var spool = new MessageSpool(_directory, memoryThreshold: 0);
+        var body = Body(size);
+        var spool = new MessageSpool(_directory, memoryThreshold: threshold);
 
         await spool.WriteAsync(body, CancellationToken.None);
 
