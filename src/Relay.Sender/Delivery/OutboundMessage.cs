@@ -9,10 +9,7 @@ public sealed record OutboundMessage(Envelope Envelope, MessageHeaders Headers, 
 }
 
 /// <summary>What a delivery attempt came to: the SMTP reply and, for Graph, the request-id Microsoft support asks for.</summary>
-public sealed record DeliveryResult(SmtpReply Reply, string? GraphRequestId = null)
-{
-    public bool Delivered => Reply.Code is >= 200 and < 300;
-}
+public sealed record DeliveryResult(SmtpReply Reply, string? GraphRequestId = null);
 
 /// <summary>Where mail goes: Graph in production, a pickup folder to try Relay out.</summary>
 public interface IMessageDelivery

@@ -16,5 +16,4 @@ public static class Replies
     public static SmtpReply NoSendingMailbox { get; } =
         Create(553, "5.1.7", "Cannot tell which mailbox to send from: the message has no From address and the envelope sender is empty");
     public static SmtpReply InvalidMessage { get; } = Create(554, "5.6.0", "Message is not a valid RFC 5322 message");
-    public static SmtpReply TemporaryFailure { get; } = Create(451, "4.3.0", "Temporary failure; try again later");
 }

@@ -52,7 +52,7 @@ public static partial class SenderHostingExtensions
         switch (services.GetRequiredService<IMessageDelivery>())
         {
             case PickupDelivery pickup:
-                LogPickupMode(logger, pickup.Directory);
+                LogPickupMode(logger, pickup.Folder);
                 break;
             case GraphMimeDelivery:
                 LogGraphMode(logger, graph.BaseUrl, graph.TenantId, graph.ClientId);

@@ -10,8 +10,6 @@ public sealed class ConnectionLimiter(IOptions<SmtpOptions> options)
     private readonly ConcurrentDictionary<IPAddress, int> _perAddress = new();
     private int _total;
 
-    public int Active => Volatile.Read(ref _total);
-
     public bool TryAcquire(IPAddress address)
     {
         if (Interlocked.Increment(ref _total) > options.Value.MaxConnections)

@@ -9,8 +9,6 @@ namespace Relay.Smtp.Protocol;
 /// </summary>
 public readonly record struct SmtpReply(int Code, string? EnhancedCode, string Text)
 {
-    public bool IsPositive => Code is >= 200 and < 400;
-
     public override string ToString() =>
         EnhancedCode is null ? $"{Code} {Text}" : $"{Code} {EnhancedCode} {Text}";
 
@@ -37,7 +35,6 @@ public static class SmtpReplies
     public static SmtpReply RecipientOk { get; } = new(250, "2.1.5", "Recipient ok");
     public static SmtpReply StartMailInput { get; } = new(354, null, "End data with <CR><LF>.<CR><LF>");
     public static SmtpReply Bye { get; } = new(221, "2.0.0", "Bye");
-    public static SmtpReply AuthSucceeded { get; } = new(235, "2.7.0", "Authentication successful");
     public static SmtpReply CannotVerify { get; } = new(252, "2.5.2", "Cannot VRFY user, but will accept message and attempt delivery");
     public static SmtpReply Help { get; } = new(214, "2.0.0", "Commands: EHLO HELO AUTH MAIL RCPT DATA RSET NOOP VRFY HELP QUIT");
 

@@ -36,7 +36,6 @@ public sealed class SmtpSession(
 
     /// <summary>The identity Relay.Sender returned for a successful AUTH; null until then.</summary>
     public string? Identity { get; private set; }
-    public string? AuthMechanism { get; private set; }
     public MailTransaction? Transaction { get; private set; }
     public bool CloseRequested { get; private set; }
 
@@ -108,11 +107,7 @@ public sealed class SmtpSession(
         Transaction = null;
     }
 
-    public void Authenticated(string identity, string mechanism)
-    {
-        Identity = identity;
-        AuthMechanism = mechanism;
-    }
+    public void Authenticated(string identity) => Identity = identity;
 
     public void BeginTransaction(MailTransaction transaction) => Transaction = transaction;
 

@@ -1,4 +1,3 @@
-using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Identity;
 using Microsoft.Extensions.Options;
@@ -29,7 +28,7 @@ public sealed class GraphClientProvider
         _httpClients = httpClients;
         _baseUrl = graph.BaseUrl.TrimEnd('/');
         var authority = new Uri(graph.AuthorityHost);
-        Credential = new ClientSecretCredential(graph.TenantId, graph.ClientId, graph.ClientSecret, new ClientSecretCredentialOptions
+        var credential = new ClientSecretCredential(graph.TenantId, graph.ClientId, graph.ClientSecret, new ClientSecretCredentialOptions
         {
             AuthorityHost = authority,
             Transport = new HttpClientTransport(httpClients.CreateClient(EntraHttpClient)),
@@ -42,14 +41,12 @@ public sealed class GraphClientProvider
         // host and the scope follow Graph:BaseUrl.
         var baseUri = new Uri(_baseUrl);
         _authentication = new AzureIdentityAuthenticationProvider(
-            Credential,
+            credential,
             allowedHosts: [baseUri.Host],
             observabilityOptions: null,
             isCaeEnabled: true,
             scopes: [$"{baseUri.GetLeftPart(UriPartial.Authority)}/.default"]);
     }
-
-    public TokenCredential Credential { get; }
 
     private static bool IsKnownAuthority(Uri authority) =>
         new[] { AzureAuthorityHosts.AzurePublicCloud, AzureAuthorityHosts.AzureGovernment, AzureAuthorityHosts.AzureChina }

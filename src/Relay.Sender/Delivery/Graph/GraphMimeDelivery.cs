@@ -5,7 +5,7 @@ using Microsoft.Graph.Users.Item.SendMail;
 using Microsoft.Kiota.Abstractions;
 using Microsoft.Kiota.Abstractions.Serialization;
 using Microsoft.Kiota.Http.HttpClientLibrary.Middleware.Options;
-using System.Text;
+using System.Buffers.Text;
 
 namespace Relay.Sender.Delivery.Graph;
 
@@ -37,7 +37,8 @@ public sealed partial class GraphMimeDelivery(
         await message.Body.Rewind().ReadExactlyAsync(original, cancellationToken);
         var mime = MimeComposer.Compose(message.Envelope.TraceHeader,
             message.Headers.MissingFromHeaders(message.Envelope.Recipients), original, message.Headers.HasBcc);
-        var base64 = Encoding.ASCII.GetBytes(Convert.ToBase64String(mime));
+        var base64 = new byte[Base64.GetMaxEncodedToUtf8Length(mime.Length)];
+        Base64.EncodeToUtf8(mime, base64, out _, out _);
 
         var graph = clients.CreateClient();
         var request = graph.Users[message.Mailbox].SendMail.ToPostRequestInformation(new SendMailPostRequestBody());

@@ -13,12 +13,12 @@ public sealed partial class PickupDelivery(IOptions<DeliveryOptions> options, IH
 {
     public string Name => "pickup";
 
-    public string Directory { get; } = Path.GetFullPath(options.Value.PickupDirectory, environment.ContentRootPath);
+    public string Folder { get; } = Path.GetFullPath(options.Value.PickupDirectory, environment.ContentRootPath);
 
     public async Task<DeliveryResult> DeliverAsync(OutboundMessage message, CancellationToken cancellationToken)
     {
-        System.IO.Directory.CreateDirectory(Directory);
-        var temporary = Path.Combine(Directory, $"{message.QueueId}.{Guid.NewGuid():N}.tmp");
+        Directory.CreateDirectory(Folder);
+        var temporary = Path.Combine(Folder, $"{message.QueueId}.{Guid.NewGuid():N}.tmp");
         try
         {
             await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))
@@ -28,14 +28,14 @@ public sealed partial class PickupDelivery(IOptions<DeliveryOptions> options, IH
                 await file.FlushAsync(cancellationToken);
                 file.Flush(flushToDisk: true);
             }
-            var final = Path.Combine(Directory, $"{message.QueueId}.eml");
+            var final = Path.Combine(Folder, $"{message.QueueId}.eml");
             File.Move(temporary, final, overwrite: false);
             LogWritten(logger, message.QueueId, final);
             return new DeliveryResult(Replies.Queued(message.QueueId));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            LogWriteFailed(logger, ex, message.QueueId, Directory);
+            LogWriteFailed(logger, ex, message.QueueId, Folder);
             File.Delete(temporary);
             return new DeliveryResult(Replies.Create(451, "4.3.0", "Could not store the message; try again later"));
         }

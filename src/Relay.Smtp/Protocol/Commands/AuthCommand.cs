@@ -63,7 +63,7 @@ public sealed class AuthCommand : ISmtpCommand
             session.Reply(reply);
             return false;
         }
-        session.Authenticated(result.Identity, mechanism);
+        session.Authenticated(result.Identity);
         session.Reply(reply);
         return true;
     }
