@@ -30,6 +30,8 @@ public sealed class RelayStack : IAsyncDisposable
     private RelayStack(string pickupDirectory) => PickupDirectory = pickupDirectory;
 
     public int SmtpPort { get; private set; }
+    public int? ImplicitTlsPort { get; private set; }
+    public WebApplication Smtp => _hosts[1];
     public string SenderUrl { get; private set; } = string.Empty;
     public string PickupDirectory { get; }
     public ConcurrentQueue<string> Logs { get; } = new();
@@ -88,7 +90,9 @@ public sealed class RelayStack : IAsyncDisposable
             Merge(smtp, smtpSettings);
             var smtpApp = stack.Build("Relay.Smtp", smtp, builder => builder.AddRelaySmtp());
             await smtpApp.StartAsync();
-            stack.SmtpPort = new Uri(smtpApp.Urls.Single()).Port;
+            var listeners = smtpApp.Services.GetRequiredService<SmtpListeners>();
+            stack.SmtpPort = listeners.PlainEndPoint!.Port;
+            stack.ImplicitTlsPort = listeners.ImplicitTlsEndPoint?.Port;
         }
         catch
         {

@@ -39,6 +39,7 @@ internal sealed class FakeSenderClient : ISenderClient
     {
         private readonly MemoryStream _body = new();
         private bool _completed;
+        private bool _disposed;
 
         public ValueTask WriteAsync(ReadOnlyMemory<byte> chunk, CancellationToken cancellationToken)
         {
@@ -53,13 +54,13 @@ internal sealed class FakeSenderClient : ISenderClient
             return Task.FromResult(owner.Verdict);
         }
 
-        public ValueTask DisposeAsync()
+        public void Dispose()
         {
-            if (!_completed)
+            if (!_completed && !_disposed)
             {
                 owner.Cancelled++;
             }
-            return ValueTask.CompletedTask;
+            _disposed = true;
         }
     }
 }

@@ -2,6 +2,9 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Relay.Smtp.Policy;
 using Relay.Smtp.Protocol;
 
 namespace Relay.Smtp.Tests;
@@ -11,25 +14,43 @@ public enum Segmentation { Whole, OneByte, LineByLine }
 /// <summary>Runs an <see cref="SmtpSession"/> over in-memory pipes and returns everything the server wrote.</summary>
 internal static class SessionHarness
 {
+    public static readonly IPAddress RemoteClient = IPAddress.Parse("192.0.2.10");
+
+    /// <summary>Test defaults: a small size limit, no AUTH tarpit, and AUTH allowed in clear text (TLS tests turn it back on).</summary>
     public static SmtpOptions Options(Action<SmtpOptions>? configure = null)
     {
-        var options = new SmtpOptions { ServerName = "relay.test", MaxMessageSize = 10_000 };
+        var options = new SmtpOptions { ServerName = "relay.test", MaxMessageSize = 10_000, AuthFailureDelay = TimeSpan.Zero };
+        options.Tls.RequireForAuth = false;
         configure?.Invoke(options);
         return options;
     }
 
-    public static async Task<string> RunAsync(
-        string clientInput, Segmentation segmentation, FakeSenderClient sender, SmtpOptions? options = null, IPAddress? client = null)
+    public static SmtpServerContext Server(FakeSenderClient sender, SmtpOptions options, TimeProvider? time = null)
     {
-        options ??= Options();
+        time ??= TimeProvider.System;
+        return new SmtpServerContext(options, sender, new NetworkPolicy(options),
+            new AuthFailureThrottle(Microsoft.Extensions.Options.Options.Create(options), time), certificate: null, time, NullLogger.Instance);
+    }
+
+    public static async Task<string> RunAsync(
+        string clientInput, Segmentation segmentation, FakeSenderClient sender, SmtpOptions? options = null, IPAddress? client = null,
+        SmtpServerContext? server = null)
+    {
+        return Encoding.UTF8.GetString(await RunAsync(Encoding.UTF8.GetBytes(clientInput), segmentation, sender, options, client, server));
+    }
+
+    public static async Task<byte[]> RunAsync(
+        byte[] clientInput, Segmentation segmentation, FakeSenderClient sender, SmtpOptions? options = null, IPAddress? client = null,
+        SmtpServerContext? server = null)
+    {
         var toServer = new Pipe();
         var fromServer = new Pipe();
-        var session = new SmtpSession("session-1", client ?? IPAddress.Parse("192.0.2.10"),
-            new SmtpTransport(toServer.Reader, fromServer.Writer), options, sender, SmtpCommandSet.Default,
-            new NetworkPolicy(options.Anonymous.AllowedNetworks), NullLogger.Instance);
+        var session = new SmtpSession("session-1", client ?? RemoteClient,
+            new SmtpTransport(new DuplexPipe(toServer.Reader, fromServer.Writer), TimeProvider.System),
+            server ?? Server(sender, options ?? Options()));
 
         var running = session.RunAsync(CancellationToken.None);
-        foreach (var segment in Segments(Encoding.UTF8.GetBytes(clientInput), segmentation))
+        foreach (var segment in Segments(clientInput, segmentation))
         {
             await toServer.Writer.WriteAsync(segment);
             await Task.Yield();
@@ -40,21 +61,23 @@ internal static class SessionHarness
 
         using var output = new MemoryStream();
         await fromServer.Reader.AsStream().CopyToAsync(output);
-        return Encoding.UTF8.GetString(output.ToArray());
+        return output.ToArray();
     }
 
     /// <summary>The final line of each reply, as "CODE ENHANCED" or "CODE" when there is no enhanced code.</summary>
     public static string[] ReplyCodes(string output) =>
         output.Split("\r\n", StringSplitOptions.RemoveEmptyEntries)
             .Where(line => line.Length > 3 && line[3] == ' ')
-            .Select(line =>
-            {
-                var parts = line.Split(' ');
-                return parts.Length > 1 && parts[1].Length >= 5 && char.IsDigit(parts[1][0]) && parts[1][1] == '.'
-                    ? $"{parts[0]} {parts[1]}"
-                    : parts[0];
-            })
+            .Select(ReplyCode)
             .ToArray();
+
+    public static string ReplyCode(string line)
+    {
+        var parts = line.Split(' ');
+        return parts.Length > 1 && parts[1].Length >= 5 && char.IsDigit(parts[1][0]) && parts[1][1] == '.'
+            ? $"{parts[0]} {parts[1]}"
+            : parts[0];
+    }
 
     private static IEnumerable<ReadOnlyMemory<byte>> Segments(byte[] input, Segmentation segmentation)
     {
@@ -85,5 +108,68 @@ internal static class SessionHarness
                 }
                 break;
         }
+    }
+}
+
+internal sealed record DuplexPipe(PipeReader Input, PipeWriter Output) : IDuplexPipe;
+
+/// <summary>
+/// A session the test talks to reply by reply, on a <see cref="FakeTimeProvider"/> so that timeouts are reached by
+/// advancing the clock, not by waiting.
+/// </summary>
+internal sealed class LiveSession : IAsyncDisposable
+{
+    private readonly Pipe _toServer = new();
+    private readonly Pipe _fromServer = new();
+    private readonly StreamReader _replies;
+    private readonly Task _running;
+
+    public LiveSession(FakeSenderClient sender, SmtpOptions options, FakeTimeProvider time, IPAddress? client = null)
+    {
+        Time = time;
+        Server = SessionHarness.Server(sender, options, time);
+        var session = new SmtpSession("live", client ?? SessionHarness.RemoteClient,
+            new SmtpTransport(new DuplexPipe(_toServer.Reader, _fromServer.Writer), time), Server);
+        _running = Task.Run(async () =>
+        {
+            await session.RunAsync(CancellationToken.None);
+            await _fromServer.Writer.CompleteAsync();
+        });
+        _replies = new StreamReader(_fromServer.Reader.AsStream(), Encoding.UTF8);
+    }
+
+    public FakeTimeProvider Time { get; }
+    public SmtpServerContext Server { get; }
+    public Task Ended => _running;
+
+    public async Task SendAsync(string text) => await _toServer.Writer.WriteAsync(Encoding.UTF8.GetBytes(text));
+
+    /// <summary>Reads one whole reply and returns its code ("250 2.0.0"); null when the server closed the session.</summary>
+    public async Task<string?> ReadReplyAsync()
+    {
+        while (true)
+        {
+            var line = await _replies.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            if (line is null)
+            {
+                return null;
+            }
+            if (line.Length > 3 && line[3] == ' ')
+            {
+                return SessionHarness.ReplyCode(line);
+            }
+        }
+    }
+
+    public async Task<string?> SendAndReadAsync(string line)
+    {
+        await SendAsync(line + "\r\n");
+        return await ReadReplyAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _toServer.Writer.CompleteAsync();
+        await _running.WaitAsync(TimeSpan.FromSeconds(30));
     }
 }

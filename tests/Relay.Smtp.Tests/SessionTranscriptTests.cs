@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using Microsoft.Extensions.Time.Testing;
 using Relay.Smtp.Protocol;
 
 namespace Relay.Smtp.Tests;
@@ -58,7 +59,9 @@ public class SessionTranscriptTests
         Assert.Equal(FakeSenderClient.Username, envelope.Identity);
         Assert.Equal(120, envelope.DeclaredSize);
         Assert.Equal("Subject: scan\r\n\r\n.dotted\r\n", Encoding.UTF8.GetString(body));
-        Assert.StartsWith($"Received: from printer.local ([192.0.2.10])\r\n\tby relay.test (Relay) with ESMTPA id {envelope.QueueId};", envelope.TraceHeader, StringComparison.Ordinal);
+        Assert.StartsWith(
+            $"Received: from printer.local ([192.0.2.10])\r\n\t(Authenticated sender: {FakeSenderClient.Username})\r\n\tby relay.test (Relay) with ESMTPA id {envelope.QueueId};",
+            envelope.TraceHeader, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -149,10 +152,10 @@ public class SessionTranscriptTests
             MAIL TO:<a@b.c>
             MAIL FROM:<not an address>
             MAIL FROM:<a@b.c> SIZE=abc
-            MAIL FROM:<a@b.c> RET=HDRS
+            MAIL FROM:<a@b.c> XYZZY=1
             MAIL FROM:<a@b.c>
             RCPT TO:<bad>
-            RCPT TO:<x@y.z> NOTIFY=NEVER
+            RCPT TO:<x@y.z> XYZZY=1
             RCPT TO:<x@y.z>
             DATA now
             RSET
@@ -315,17 +318,12 @@ public class SessionTranscriptTests
     [Fact]
     public async Task AnIdleClientIsDisconnectedWith421()
     {
-        var options = SessionHarness.Options(o => o.CommandTimeout = TimeSpan.FromMilliseconds(200));
-        var toServer = new System.IO.Pipelines.Pipe();
-        var fromServer = new System.IO.Pipelines.Pipe();
-        var session = new SmtpSession("idle", IPAddress.Loopback, new SmtpTransport(toServer.Reader, fromServer.Writer), options,
-            new FakeSenderClient(), SmtpCommandSet.Default, new NetworkPolicy([]), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        await using var live = new LiveSession(new FakeSenderClient(), SessionHarness.Options(), new FakeTimeProvider());
 
-        await session.RunAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
-        await fromServer.Writer.CompleteAsync();
-        using var output = new MemoryStream();
-        await fromServer.Reader.AsStream().CopyToAsync(output);
+        Assert.Equal("220", await live.ReadReplyAsync());
+        live.Time.Advance(TimeSpan.FromMinutes(5));
 
-        Assert.Equal(["220", "421 4.4.2"], SessionHarness.ReplyCodes(Encoding.UTF8.GetString(output.ToArray())));
+        Assert.Equal("421 4.4.2", await live.ReadReplyAsync());
+        await live.Ended.WaitAsync(TimeSpan.FromSeconds(30));
     }
 }

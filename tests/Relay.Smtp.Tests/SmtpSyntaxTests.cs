@@ -20,9 +20,10 @@ public class SmtpSyntaxTests
     [InlineData("MAIL:FROM")]
     [InlineData("")]
     [InlineData("12 34")]
+    [InlineData("STARTTLSX")]
     public void APrefixIsNotTheCommand(string line)
     {
-        Assert.False(SmtpCommandLine.TryParse(line, out _));
+        Assert.False(SmtpCommandLine.TryParse(line, out var command) && command.Verb is "DATA" or "MAIL" or "STARTTLS");
     }
 
     [Theory]
@@ -79,6 +80,14 @@ public class SmtpSyntaxTests
         Assert.Equal(SmtpState.Greeted, afterData);
         Assert.True(SmtpStateTable.TryGetTransition(SmtpState.RecipientGiven, "EHLO", out var afterEhlo));
         Assert.Equal(SmtpState.Greeted, afterEhlo);
-        Assert.Equal("expected RCPT or DATA", SmtpStateTable.For(SmtpState.RecipientGiven).ExpectedText);
+        Assert.Equal("expected RCPT or DATA or BDAT", SmtpStateTable.For(SmtpState.RecipientGiven).ExpectedText);
+        Assert.False(SmtpStateTable.TryGetTransition(SmtpState.Connected, "STARTTLS", out _));
+        Assert.False(SmtpStateTable.TryGetTransition(SmtpState.MailGiven, "STARTTLS", out _));
+        Assert.True(SmtpStateTable.TryGetTransition(SmtpState.Greeted, "STARTTLS", out var afterTls));
+        Assert.Equal(SmtpState.Connected, afterTls);
+        Assert.False(SmtpStateTable.TryGetTransition(SmtpState.Chunking, "DATA", out _));
+        Assert.False(SmtpStateTable.TryGetTransition(SmtpState.Chunking, "RCPT", out _));
+        Assert.True(SmtpStateTable.TryGetTransition(SmtpState.Chunking, "RSET", out var afterRset));
+        Assert.Equal(SmtpState.Greeted, afterRset);
     }
 }

@@ -103,10 +103,6 @@ public sealed partial class GrpcSenderClient(MailSubmission.MailSubmissionClient
         }
 
         /// <summary>Disposing a call that has not completed cancels it, and Relay.Sender discards the message.</summary>
-        public ValueTask DisposeAsync()
-        {
-            call.Dispose();
-            return ValueTask.CompletedTask;
-        }
+        public void Dispose() => call.Dispose();
     }
 }

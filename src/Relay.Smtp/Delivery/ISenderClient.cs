@@ -15,7 +15,7 @@ public interface ISenderClient
 }
 
 /// <summary>One message on its way to Relay.Sender. Disposing it before <see cref="CompleteAsync"/> cancels it.</summary>
-public interface IMessageSubmission : IAsyncDisposable
+public interface IMessageSubmission : IDisposable
 {
     ValueTask WriteAsync(ReadOnlyMemory<byte> chunk, CancellationToken cancellationToken);
 

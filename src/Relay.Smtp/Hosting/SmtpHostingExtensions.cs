@@ -4,6 +4,8 @@ using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Relay.Contracts;
 using Relay.Smtp.Delivery;
+using Relay.Smtp.Policy;
+using Relay.Smtp.Tls;
 
 namespace Relay.Smtp.Hosting;
 
@@ -12,13 +14,21 @@ public static class SmtpHostingExtensions
     /// <summary>Resource name of Relay.Sender in the AppHost, resolved by service discovery.</summary>
     public const string SenderServiceName = "sender";
 
-    /// <summary>The SMTP listener on Kestrel, its options and the gRPC client for Relay.Sender.</summary>
+    /// <summary>The SMTP listeners on Kestrel, their options and policies, and the gRPC client for Relay.Sender.</summary>
     public static WebApplicationBuilder AddRelaySmtp(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<SmtpOptions>().BindConfiguration(SmtpOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<SmtpOptions>, SmtpOptionsValidator>();
+        builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ConnectionLimiter>();
+        builder.Services.AddSingleton<AuthFailureThrottle>();
+        builder.Services.AddSingleton<ServerCertificate>();
+        builder.Services.AddSingleton<SmtpListeners>();
+        builder.Services.AddSingleton<SmtpConnectionHandler>();
         builder.Services.AddSingleton<ISenderClient, GrpcSenderClient>();
+        builder.Services.AddOptions<HostOptions>().Configure<IOptions<SmtpOptions>>((host, smtp) =>
+            // Kestrel waits this long for sessions to finish once SIGTERM has stopped the listeners.
+            host.ShutdownTimeout = smtp.Value.ShutdownGracePeriod);
 
         // The submission stream is neither idempotent nor short: no retries or total timeout from the resilience
         // defaults; Relay's own timeouts apply (Smtp:SubmissionTimeout).
@@ -29,10 +39,26 @@ public static class SmtpHostingExtensions
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            // Reading .Value validates the options, so a bad Smtp section stops start-up with its key named.
-            var smtp = kestrel.ApplicationServices.GetRequiredService<IOptions<SmtpOptions>>().Value;
-            kestrel.Listen(IPAddress.Parse(smtp.BindAddress), smtp.Port,
-                listen => listen.UseConnectionHandler<SmtpConnectionHandler>());
+            var services = kestrel.ApplicationServices;
+            // Reading .Value validates the options, so a bad Smtp section stops start-up with its key named; the
+            // certificate is loaded here too, so a bad one does the same.
+            var smtp = services.GetRequiredService<IOptions<SmtpOptions>>().Value;
+            var handler = services.GetRequiredService<SmtpConnectionHandler>();
+            var listeners = services.GetRequiredService<SmtpListeners>();
+            var address = IPAddress.Parse(smtp.BindAddress);
+            kestrel.Listen(address, smtp.Port, listen =>
+            {
+                listeners.Plain = listen;
+                listen.Run(connection => handler.OnConnectedAsync(connection, implicitTls: false));
+            });
+            if (smtp.ImplicitTlsPort is { } implicitPort)
+            {
+                kestrel.Listen(address, implicitPort, listen =>
+                {
+                    listeners.ImplicitTls = listen;
+                    listen.Run(connection => handler.OnConnectedAsync(connection, implicitTls: true));
+                });
+            }
         });
         return builder;
     }

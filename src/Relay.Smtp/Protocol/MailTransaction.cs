@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 namespace Relay.Smtp.Protocol;
 
 /// <summary>One mail transaction (RFC 5321 §3.3): from MAIL to the end of DATA or RSET.</summary>
-public sealed class MailTransaction(string reversePath, long declaredSize)
+public sealed class MailTransaction(string reversePath, long declaredSize, bool smtpUtf8 = false) : IDisposable
 {
     private readonly HashSet<string> _seen = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<string> _recipients = [];
@@ -17,6 +17,15 @@ public sealed class MailTransaction(string reversePath, long declaredSize)
     public long DeclaredSize { get; } = declaredSize;
 
     public IReadOnlyList<string> Recipients => _recipients;
+
+    /// <summary>MAIL had the SMTPUTF8 parameter (RFC 6531 §3.4): internationalised addresses are allowed.</summary>
+    public bool SmtpUtf8 { get; } = smtpUtf8;
+
+    /// <summary>The content on its way to Relay.Sender, once BDAT has started it; DATA keeps its own.</summary>
+    public MessageUpload? Upload { get; set; }
+
+    /// <summary>Abandons the content, if any was started: Relay.Sender discards it.</summary>
+    public void Dispose() => Upload?.Dispose();
 
     /// <summary>Adds a recipient once; a repeated RCPT for the same address is accepted but not duplicated.</summary>
     public void AddRecipient(string address)

@@ -22,6 +22,9 @@ public sealed record MailboxPath(string Address, IReadOnlyDictionary<string, str
 
     public bool IsNullSender => Address.Length == 0;
 
+    /// <summary>False for an internationalised address (RFC 6531), which needs the SMTPUTF8 parameter.</summary>
+    public bool IsAscii => System.Text.Ascii.IsValid(Address);
+
     /// <param name="argument">What follows the verb, e.g. <c>FROM:&lt;a@b&gt; SIZE=10</c>.</param>
     /// <param name="keyword"><c>FROM</c> or <c>TO</c>.</param>
     /// <param name="allowNull">True for MAIL, where <c>&lt;&gt;</c> is the null reverse-path.</param>

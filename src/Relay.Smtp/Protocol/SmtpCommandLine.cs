@@ -3,7 +3,7 @@ namespace Relay.Smtp.Protocol;
 /// <summary>A command line split into its verb (upper-cased, RFC 5321 §2.4: verbs are case-insensitive) and argument.</summary>
 public readonly record struct SmtpCommandLine(string Verb, string Argument)
 {
-    private const int LongestVerb = 4;
+    private const int LongestVerb = 8; // STARTTLS
 
     /// <summary>
     /// Splits a line. The verb must be followed by a space or the end of the line, so <c>DATAX</c> is not

@@ -36,29 +36,43 @@ public static class SmtpReplies
     public static SmtpReply StartMailInput { get; } = new(354, null, "End data with <CR><LF>.<CR><LF>");
     public static SmtpReply Bye { get; } = new(221, "2.0.0", "Bye");
     public static SmtpReply CannotVerify { get; } = new(252, "2.5.2", "Cannot VRFY user, but will accept message and attempt delivery");
-    public static SmtpReply Help { get; } = new(214, "2.0.0", "Commands: EHLO HELO AUTH MAIL RCPT DATA RSET NOOP VRFY HELP QUIT");
+    public static SmtpReply Help { get; } = new(214, "2.0.0", "Commands: EHLO HELO STARTTLS AUTH MAIL RCPT DATA BDAT RSET NOOP VRFY HELP QUIT");
+    public static SmtpReply ReadyToStartTls { get; } = new(220, "2.0.0", "Ready to start TLS");
+    public static SmtpReply ChunkReceived(long octets) => new(250, "2.0.0", $"{octets} octets received");
 
     public static SmtpReply CommandUnrecognized { get; } = new(500, "5.5.1", "Command unrecognized");
     public static SmtpReply LineTooLong { get; } = new(500, "5.5.2", "Line too long");
+    public static SmtpReply NulInCommand { get; } = new(500, "5.5.2", "NUL characters are not allowed in commands");
     public static SmtpReply SyntaxError(string usage) => new(501, "5.5.4", $"Syntax: {usage}");
     public static SmtpReply InvalidBase64 { get; } = new(501, "5.5.2", "Cannot decode base64 response");
     public static SmtpReply AuthCancelled { get; } = new(501, "5.7.0", "Authentication cancelled");
     public static SmtpReply BadSequence(string expected) => new(503, "5.5.1", $"Bad sequence of commands: {expected}");
     public static SmtpReply AlreadyAuthenticated { get; } = new(503, "5.5.1", "Already authenticated");
+    public static SmtpReply AlreadySecure { get; } = new(503, "5.5.1", "TLS is already active");
     public static SmtpReply UnknownAuthMechanism { get; } = new(504, "5.5.4", "Unrecognized authentication mechanism");
     public static SmtpReply AuthenticationRequired { get; } = new(530, "5.7.0", "Authentication required");
+    public static SmtpReply TlsRequired { get; } = new(530, "5.7.0", "Must issue a STARTTLS command first");
+    public static SmtpReply EncryptionRequired { get; } = new(538, "5.7.11", "Encryption required for requested authentication mechanism; use STARTTLS");
+    public static SmtpReply ConnectionNotAllowed { get; } = new(554, "5.7.1", "Your address is not allowed to use this relay");
+    public static SmtpReply NonAsciiAddress { get; } = new(553, "5.6.7", "Non-ASCII address needs the SMTPUTF8 parameter");
     public static SmtpReply BadSenderSyntax { get; } = new(553, "5.1.7", "Bad sender address syntax");
     public static SmtpReply BadRecipientSyntax { get; } = new(553, "5.1.3", "Bad recipient address syntax");
     public static SmtpReply UnsupportedParameter(string name) => new(555, "5.5.4", $"Unsupported parameter {name}");
     public static SmtpReply MessageTooBig { get; } = new(552, "5.3.4", "Message size exceeds fixed maximum message size");
     public static SmtpReply TooManyRecipients { get; } = new(452, "4.5.3", "Too many recipients");
     public static SmtpReply BareLineFeedRejected { get; } = new(550, "5.6.0", "Bare <LF> line endings are not allowed; use <CR><LF>");
+    public static SmtpReply NulInContent { get; } = new(554, "5.6.0", "NUL characters are not allowed in a message");
+    public static SmtpReply ContentLineTooLong(int limit) => new(550, "5.6.0", $"Message has a line longer than {limit} octets; wrap lines or use base64 or quoted-printable");
 
     public static SmtpReply ServiceUnavailable { get; } = new(451, "4.3.0", "Delivery service unavailable; try again later");
     public static SmtpReply AuthServiceUnavailable { get; } = new(454, "4.7.0", "Temporary authentication failure; try again later");
+    public static SmtpReply TlsNotAvailable { get; } = new(454, "4.7.0", "TLS not available");
     public static SmtpReply TooManyConnections { get; } = new(421, "4.7.0", "Too many connections; try again later");
     public static SmtpReply TooManyErrors { get; } = new(421, "4.7.0", "Too many errors; closing connection");
     public static SmtpReply Timeout { get; } = new(421, "4.4.2", "Timeout exceeded; closing connection");
+    public static SmtpReply DataRateTooLow { get; } = new(421, "4.4.2", "Data arriving too slowly; closing connection");
+    public static SmtpReply SessionExpired { get; } = new(421, "4.4.2", "Session time limit reached; reconnect to continue");
+    public static SmtpReply AuthLockedOut { get; } = new(421, "4.7.0", "Too many failed logins from your address; try again later");
     public static SmtpReply ShuttingDown { get; } = new(421, "4.3.2", "Service shutting down; try again later");
     public static SmtpReply InternalError { get; } = new(421, "4.3.0", "Internal error; closing connection");
 }

@@ -1,34 +1,30 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Text;
 using Microsoft.Extensions.Logging;
 using Relay.Contracts;
 using Relay.Smtp.Delivery;
+using Relay.Smtp.Policy;
 
 namespace Relay.Smtp.Protocol;
 
 /// <summary>
 /// One SMTP conversation: reads commands, checks them against <see cref="SmtpStateTable"/>, runs them and
-/// keeps what they leave behind (greeting, login, transaction).
+/// keeps what they leave behind (greeting, TLS, login, transaction).
 /// </summary>
-public sealed class SmtpSession(
-    string id,
-    IPAddress remoteAddress,
-    SmtpTransport transport,
-    SmtpOptions options,
-    ISenderClient sender,
-    SmtpCommandSet commands,
-    NetworkPolicy networkPolicy,
-    ILogger logger)
+public sealed class SmtpSession(string id, IPAddress remoteAddress, SmtpTransport transport, SmtpServerContext server)
 {
+    private readonly long _started = server.Time.GetTimestamp();
     private int _badCommands;
 
     public string Id { get; } = id;
     public IPAddress RemoteAddress { get; } = remoteAddress;
     public SmtpTransport Transport { get; } = transport;
-    public SmtpOptions Options { get; } = options;
-    public ISenderClient Sender { get; } = sender;
-    public ILogger Logger { get; } = logger;
+    public SmtpServerContext Server { get; } = server;
+    public SmtpOptions Options => Server.Options;
+    public ISenderClient Sender => Server.Sender;
+    public ILogger Logger => Server.Logger;
 
     public SmtpState State { get; private set; } = SmtpState.Connected;
     public string? HeloName { get; private set; }
@@ -40,25 +36,61 @@ public sealed class SmtpSession(
     public bool CloseRequested { get; private set; }
 
     public bool IsAuthenticated => Identity is not null;
-    public bool MaySendAnonymously => networkPolicy.AllowsAnonymous(RemoteAddress);
+    public bool IsSecure => Transport.Tls is not null;
+    public bool IsLoopback => NetworkPolicy.IsLoopback(RemoteAddress);
+    public bool MaySendAnonymously => Server.NetworkPolicy.AllowsAnonymous(RemoteAddress);
+
+    /// <summary>STARTTLS is offered: a certificate is configured and the session is not encrypted yet.</summary>
+    public bool TlsAvailable => Server.Certificate is not null && !IsSecure;
+
+    /// <summary>AUTH is offered and accepted: over TLS, from loopback, or anywhere when <c>Smtp:Tls:RequireForAuth</c> is off.</summary>
+    public bool AuthAllowed => IsSecure || IsLoopback || !Options.Tls.RequireForAuth;
+
+    /// <summary>MAIL is accepted: over TLS, from loopback, or anywhere unless <c>Smtp:Tls:RequireForMail</c> is on.</summary>
+    public bool MailAllowed => IsSecure || IsLoopback || !Options.Tls.RequireForMail;
 
     public ClientInfo ClientInfo => new() { SessionId = Id, Address = RemoteAddress.ToString(), Helo = HeloName ?? string.Empty };
 
     public async Task RunAsync(CancellationToken stopping)
     {
+        try
+        {
+            await ConverseAsync(stopping);
+        }
+        finally
+        {
+            EndTransaction();
+        }
+    }
+
+    private async Task ConverseAsync(CancellationToken stopping)
+    {
         Reply(new SmtpReply(220, null, $"{Options.ServerName} ESMTP Relay ready"));
         while (!CloseRequested)
         {
+            if (stopping.IsCancellationRequested)
+            {
+                Reply(SmtpReplies.ShuttingDown);
+                break;
+            }
+            var remaining = Options.MaxSessionDuration - Server.Time.GetElapsedTime(_started);
+            if (remaining <= TimeSpan.Zero)
+            {
+                Logger.LogInformation("Session {SessionId} reached Smtp:MaxSessionDuration", Id);
+                Reply(SmtpReplies.SessionExpired);
+                break;
+            }
+
             LineReadResult line;
-            Transport.ReadTimeout = Options.CommandTimeout;
             try
             {
-                line = await Transport.ReadLineAsync(Options.MaxCommandLineLength, stopping);
+                var timeout = remaining < Options.CommandTimeout ? remaining : Options.CommandTimeout;
+                line = await Transport.ReadLineAsync(Options.MaxCommandLineLength, timeout, stopping);
             }
-            catch (TimeoutException)
+            catch (ClientTimeoutException ex)
             {
                 Logger.LogInformation("Session {SessionId} timed out waiting for a command", Id);
-                Reply(SmtpReplies.Timeout);
+                Reply(Server.Time.GetElapsedTime(_started) >= Options.MaxSessionDuration ? SmtpReplies.SessionExpired : ex.Reply);
                 break;
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -104,22 +136,66 @@ public sealed class SmtpSession(
     {
         HeloName = heloName;
         IsExtended = extended;
-        Transaction = null;
+        EndTransaction();
+    }
+
+    /// <summary>After a STARTTLS handshake the session starts over (RFC 3207 §4.2): nothing said in clear text counts.</summary>
+    public void Secured()
+    {
+        HeloName = null;
+        IsExtended = false;
+        Identity = null;
+        EndTransaction();
+        State = SmtpState.Connected;
     }
 
     public void Authenticated(string identity) => Identity = identity;
 
     public void BeginTransaction(MailTransaction transaction) => Transaction = transaction;
 
-    public void EndTransaction() => Transaction = null;
+    /// <summary>Ends the transaction; content still on its way to Relay.Sender is abandoned.</summary>
+    public void EndTransaction()
+    {
+        Transaction?.Dispose();
+        Transaction = null;
+    }
 
-    /// <summary>Relay's trace field (RFC 5321 §4.4), with the protocol name of RFC 3848.</summary>
+    /// <summary>How message content must keep coming: <c>Smtp:DataTimeout</c> per block and <c>Smtp:MinDataRate</c> overall.</summary>
+    public DataPace DataPace => new(Options.DataTimeout, Options.MinDataRate, Options.MinDataRateGracePeriod);
+
+    /// <summary>
+    /// Relay's trace field (RFC 5321 §4.4) with the protocol name of RFC 3848 (ESMTP, ESMTPS, ESMTPA, ESMTPSA), the TLS
+    /// session and the login, the last two in Postfix's words so that tools reading Postfix headers read these too.
+    /// </summary>
     public string BuildReceivedHeader(MailTransaction transaction)
     {
-        var protocol = (IsExtended ? "ESMTP" : "SMTP") + (IsAuthenticated ? "A" : string.Empty);
-        var forClause = transaction.Recipients.Count == 1 ? $"\r\n\tfor <{transaction.Recipients[0]}>" : string.Empty;
-        var date = DateTimeOffset.UtcNow.ToString("ddd, dd MMM yyyy HH:mm:ss +0000", CultureInfo.InvariantCulture);
-        return $"Received: from {HeloName} ([{RemoteAddress}])\r\n\tby {Options.ServerName} (Relay) with {protocol} id {transaction.QueueId}{forClause};\r\n\t{date}\r\n";
+        var tls = Transport.Tls;
+        var protocol = new StringBuilder(IsExtended ? "ESMTP" : "SMTP");
+        if (tls is not null && IsExtended)
+        {
+            protocol.Append('S');
+        }
+        if (IsAuthenticated && IsExtended)
+        {
+            protocol.Append('A');
+        }
+        var header = new StringBuilder($"Received: from {HeloName} ([{RemoteAddress}])");
+        if (tls is not null)
+        {
+            header.Append(CultureInfo.InvariantCulture, $"\r\n\t(using {tls.Protocol} with cipher {tls.CipherSuite})");
+        }
+        if (IsAuthenticated)
+        {
+            header.Append(CultureInfo.InvariantCulture, $"\r\n\t(Authenticated sender: {Identity})");
+        }
+        header.Append(CultureInfo.InvariantCulture, $"\r\n\tby {Options.ServerName} (Relay) with {protocol} id {transaction.QueueId}");
+        if (transaction.Recipients.Count == 1)
+        {
+            header.Append(CultureInfo.InvariantCulture, $"\r\n\tfor <{transaction.Recipients[0]}>");
+        }
+        var date = Server.Time.GetUtcNow().ToString("ddd, dd MMM yyyy HH:mm:ss +0000", CultureInfo.InvariantCulture);
+        header.Append(CultureInfo.InvariantCulture, $";\r\n\t{date}\r\n");
+        return header.ToString();
     }
 
     private async Task DispatchAsync(LineReadResult line, CancellationToken stopping)
@@ -129,15 +205,20 @@ public sealed class SmtpSession(
             Error(SmtpReplies.LineTooLong);
             return;
         }
+        if (line.Text.Contains('\0'))
+        {
+            Error(SmtpReplies.NulInCommand);
+            return;
+        }
         if (!SmtpCommandLine.TryParse(line.Text, out var commandLine)
-            || !commands.TryGet(commandLine.Verb, out var command))
+            || !Server.Commands.TryGet(commandLine.Verb, out var command))
         {
             Error(SmtpReplies.CommandUnrecognized);
             return;
         }
         if (!SmtpStateTable.TryGetTransition(State, commandLine.Verb, out var next))
         {
-            Error(SmtpReplies.BadSequence(SmtpStateTable.For(State).ExpectedText));
+            await command.RefuseAsync(this, commandLine.Argument, SmtpReplies.BadSequence(SmtpStateTable.For(State).ExpectedText));
             return;
         }
 
@@ -146,13 +227,18 @@ public sealed class SmtpSession(
         {
             if (await command.ExecuteAsync(this, commandLine.Argument, stopping))
             {
-                State = next;
+                // A command that ended the transaction (BDAT LAST, a failed chunk) leaves no transaction state behind.
+                State = next > SmtpState.Greeted && Transaction is null ? SmtpState.Greeted : next;
+            }
+            else if (State > SmtpState.Greeted && Transaction is null)
+            {
+                State = SmtpState.Greeted;
             }
         }
-        catch (TimeoutException)
+        catch (ClientTimeoutException ex)
         {
-            Logger.LogInformation("Session {SessionId} timed out during {Verb}", Id, commandLine.Verb);
-            Close(SmtpReplies.Timeout);
+            Logger.LogInformation("Session {SessionId} timed out during {Verb}: {Reason}", Id, commandLine.Verb, ex.Reply.Text);
+            Close(ex.Reply);
         }
     }
 }

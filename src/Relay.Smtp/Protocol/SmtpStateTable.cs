@@ -12,6 +12,8 @@ public enum SmtpState
     MailGiven,
     /// <summary>At least one RCPT accepted.</summary>
     RecipientGiven,
+    /// <summary>BDAT chunks under way (RFC 3030): only more BDAT, or RSET.</summary>
+    Chunking,
 }
 
 /// <summary>
@@ -38,10 +40,12 @@ public static class SmtpStateTable
     private static readonly FrozenDictionary<SmtpState, Row> Rows = new Dictionary<SmtpState, Row>
     {
         [SmtpState.Connected] = Build(["EHLO", "HELO"], ("RSET", null)),
-        [SmtpState.Greeted] = Build(["MAIL"], ("RSET", null), ("AUTH", null), ("MAIL", SmtpState.MailGiven)),
+        [SmtpState.Greeted] = Build(["MAIL"],
+            ("RSET", null), ("STARTTLS", SmtpState.Connected), ("AUTH", null), ("MAIL", SmtpState.MailGiven)),
         [SmtpState.MailGiven] = Build(["RCPT"], ("RSET", SmtpState.Greeted), ("RCPT", SmtpState.RecipientGiven)),
-        [SmtpState.RecipientGiven] = Build(["RCPT", "DATA"],
-            ("RSET", SmtpState.Greeted), ("RCPT", null), ("DATA", SmtpState.Greeted)),
+        [SmtpState.RecipientGiven] = Build(["RCPT", "DATA", "BDAT"],
+            ("RSET", SmtpState.Greeted), ("RCPT", null), ("DATA", SmtpState.Greeted), ("BDAT", SmtpState.Chunking)),
+        [SmtpState.Chunking] = Build(["BDAT"], ("RSET", SmtpState.Greeted), ("BDAT", SmtpState.Chunking)),
     }.ToFrozenDictionary();
 
     public static Row For(SmtpState state) => Rows[state];

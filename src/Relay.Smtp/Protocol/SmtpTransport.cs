@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Net.Security;
 using System.Text;
 
 namespace Relay.Smtp.Protocol;
@@ -14,33 +15,50 @@ public readonly record struct LineReadResult(LineReadStatus Status, string Text)
 
 public enum DataReadStatus { Completed, EndOfStream }
 
-/// <summary>
-/// The byte side of an SMTP session over a pipe pair. Replies are buffered and flushed only when the client has
-/// nothing more pending, which is what PIPELINING (RFC 2920 §3.1) asks of a server. Reads time out after
-/// <see cref="ReadTimeout"/> with <see cref="TimeoutException"/>.
-/// </summary>
-public sealed class SmtpTransport(PipeReader input, PipeWriter output)
+/// <summary>How long a client may take to send content (RFC 5321 §4.5.3.2.5, and a floor on the rate against slowloris).</summary>
+/// <param name="BlockTimeout">Longest wait for the next bytes.</param>
+/// <param name="MinBytesPerSecond">Slowest average rate accepted once <paramref name="GracePeriod"/> has passed; 0 turns it off.</param>
+public readonly record struct DataPace(TimeSpan BlockTimeout, int MinBytesPerSecond, TimeSpan GracePeriod);
+
+/// <summary>The client did not send in time; <see cref="Reply"/> says how, for the 421 that ends the session.</summary>
+public sealed class ClientTimeoutException(SmtpReply reply) : TimeoutException(reply.Text)
 {
+    public SmtpReply Reply { get; } = reply;
+}
+
+/// <summary>
+/// The byte side of an SMTP session over a pipe pair, which STARTTLS can switch to TLS. Replies are buffered and
+/// flushed only when the client has nothing more pending, which is what PIPELINING (RFC 2920 §3.1) asks of a server.
+/// Reads that take too long end with <see cref="ClientTimeoutException"/>.
+/// </summary>
+public sealed class SmtpTransport(IDuplexPipe connection, TimeProvider time) : IAsyncDisposable
+{
+    private PipeReader _input = connection.Input;
+    private PipeWriter _output = connection.Output;
+    private SslStream? _tls;
     private bool _discarding;
     // True after a read left only an incomplete line: the next read must wait for new bytes instead of re-reading.
     private bool _mustWait;
 
-    public TimeSpan ReadTimeout { get; set; } = TimeSpan.FromMinutes(5);
+    /// <summary>The negotiated TLS session, or null while the connection is in clear text.</summary>
+    public TlsInfo? Tls { get; private set; }
 
-    public void Write(SmtpReply reply) => reply.WriteTo(output);
+    public void Write(SmtpReply reply) => reply.WriteTo(_output);
 
-    public async ValueTask FlushAsync(CancellationToken cancellationToken) => await output.FlushAsync(cancellationToken);
+    public async ValueTask FlushAsync(CancellationToken cancellationToken) => await _output.FlushAsync(cancellationToken);
 
-    public async ValueTask<LineReadResult> ReadLineAsync(int maxLength, CancellationToken cancellationToken)
+    /// <summary>Reads one line, which must arrive whole within <paramref name="timeout"/> (a trickle does not reset it).</summary>
+    public async ValueTask<LineReadResult> ReadLineAsync(int maxLength, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        using var deadline = new CancellationTokenSource(timeout, time);
         while (true)
         {
-            var result = await ReadAsync(cancellationToken);
+            var result = await ReadAsync(deadline.Token, cancellationToken, SmtpReplies.Timeout);
             var buffer = result.Buffer;
             var status = SmtpLineParser.TryReadLine(ref buffer, maxLength, ref _discarding, out var line);
             if (status == LineParseStatus.NeedMoreData)
             {
-                input.AdvanceTo(buffer.Start, buffer.End);
+                _input.AdvanceTo(buffer.Start, buffer.End);
                 _mustWait = true;
                 if (result.IsCompleted)
                 {
@@ -50,30 +68,37 @@ public sealed class SmtpTransport(PipeReader input, PipeWriter output)
             }
 
             var text = status == LineParseStatus.Line ? Encoding.UTF8.GetString(line) : string.Empty;
-            input.AdvanceTo(buffer.Start);
+            _input.AdvanceTo(buffer.Start);
             return status == LineParseStatus.Line ? new LineReadResult(LineReadStatus.Line, text) : LineReadResult.TooLong;
         }
     }
 
     /// <summary>
-    /// Reads DATA content up to and including the end-of-data line, unstuffed, handing it to
-    /// <paramref name="onChunk"/> in pieces of at most <paramref name="chunk"/>'s length.
+    /// Reads message content through <paramref name="filter"/> until it reports the end (of DATA, or of a BDAT chunk),
+    /// handing the output to <paramref name="onChunk"/> in pieces of at most <paramref name="chunk"/>'s length.
     /// </summary>
-    public async ValueTask<DataReadStatus> ReadDataAsync(
-        DotUnstuffer unstuffer,
+    public async ValueTask<DataReadStatus> ReadContentAsync(
+        ContentFilter filter,
         Memory<byte> chunk,
         Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> onChunk,
+        DataPace pace,
         CancellationToken cancellationToken)
     {
+        var started = time.GetTimestamp();
+        long received = 0;
         var filled = 0;
+        using var blockTimeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
         while (true)
         {
-            var result = await ReadAsync(cancellationToken);
+            blockTimeout.CancelAfter(pace.BlockTimeout);
+            var result = await ReadAsync(blockTimeout.Token, cancellationToken, SmtpReplies.Timeout);
+            blockTimeout.CancelAfter(Timeout.InfiniteTimeSpan);
             var buffer = result.Buffer;
+            var before = buffer.Length;
             OperationStatus status;
             do
             {
-                status = Unstuff(unstuffer, ref buffer, chunk.Span[filled..], out var written);
+                status = Filter(filter, ref buffer, chunk.Span[filled..], out var written);
                 filled += written;
                 if (status == OperationStatus.DestinationTooSmall || status == OperationStatus.Done && filled > 0)
                 {
@@ -83,7 +108,8 @@ public sealed class SmtpTransport(PipeReader input, PipeWriter output)
             }
             while (status == OperationStatus.DestinationTooSmall);
 
-            input.AdvanceTo(buffer.Start);
+            received += before - buffer.Length;
+            _input.AdvanceTo(buffer.Start);
             if (status == OperationStatus.Done)
             {
                 return DataReadStatus.Completed;
@@ -93,16 +119,87 @@ public sealed class SmtpTransport(PipeReader input, PipeWriter output)
             {
                 return DataReadStatus.EndOfStream;
             }
+            CheckPace(pace, started, received);
         }
     }
 
-    private static OperationStatus Unstuff(
-        DotUnstuffer unstuffer, ref ReadOnlySequence<byte> buffer, Span<byte> destination, out int written)
+    /// <summary>
+    /// Switches the connection to TLS (RFC 3207, or at once for implicit TLS, RFC 8314). Anything the client sent
+    /// before the handshake is discarded, so no clear-text command can be injected into the TLS session
+    /// (CVE-2011-0411). Returns how many bytes were discarded. Handshake failures surface as exceptions.
+    /// </summary>
+    public async Task<long> StartTlsAsync(SslServerAuthenticationOptions options, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        await _output.FlushAsync(cancellationToken);
+        long discarded = 0;
+        if (_input.TryRead(out var pending))
+        {
+            discarded = pending.Buffer.Length;
+            _input.AdvanceTo(pending.Buffer.End);
+        }
+        _mustWait = false;
+        _discarding = false;
+
+        var tls = new SslStream(new DuplexPipeStream(_input, _output), leaveInnerStreamOpen: true);
+        using var handshakeTimeout = new CancellationTokenSource(timeout, time);
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(handshakeTimeout.Token, cancellationToken);
+        try
+        {
+            await tls.AuthenticateAsServerAsync(options, either.Token);
+        }
+        catch
+        {
+            await tls.DisposeAsync();
+            throw;
+        }
+
+        _tls = tls;
+        _input = PipeReader.Create(tls, new StreamPipeReaderOptions(leaveOpen: true));
+        _output = PipeWriter.Create(tls, new StreamPipeWriterOptions(leaveOpen: true));
+        Tls = TlsInfo.From(tls);
+        return discarded;
+    }
+
+    /// <summary>Ends TLS cleanly (close_notify) when it is in use; the connection's own pipes belong to the host.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_tls is null)
+        {
+            return;
+        }
+        await _input.CompleteAsync();
+        await _output.CompleteAsync();
+        try
+        {
+            await _tls.ShutdownAsync();
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The client is already gone; there is nobody left to say goodbye to.
+        }
+        await _tls.DisposeAsync();
+    }
+
+    private void CheckPace(DataPace pace, long started, long received)
+    {
+        if (pace.MinBytesPerSecond <= 0)
+        {
+            return;
+        }
+        var elapsed = time.GetElapsedTime(started);
+        if (elapsed > pace.GracePeriod && received < pace.MinBytesPerSecond * elapsed.TotalSeconds)
+        {
+            throw new ClientTimeoutException(SmtpReplies.DataRateTooLow);
+        }
+    }
+
+    private static OperationStatus Filter(
+        ContentFilter filter, ref ReadOnlySequence<byte> buffer, Span<byte> destination, out int written)
     {
         written = 0;
         while (!buffer.IsEmpty)
         {
-            var status = unstuffer.Transform(buffer.FirstSpan, destination[written..], out var consumed, out var count);
+            var status = filter.Transform(buffer.FirstSpan, destination[written..], out var consumed, out var count);
             written += count;
             buffer = buffer.Slice(consumed);
             if (status != OperationStatus.NeedMoreData)
@@ -113,23 +210,22 @@ public sealed class SmtpTransport(PipeReader input, PipeWriter output)
         return OperationStatus.NeedMoreData;
     }
 
-    private async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken)
+    private async ValueTask<ReadResult> ReadAsync(CancellationToken timeout, CancellationToken cancellationToken, SmtpReply onTimeout)
     {
-        if (!_mustWait && input.TryRead(out var buffered))
+        if (!_mustWait && _input.TryRead(out var buffered))
         {
             return buffered;
         }
         _mustWait = false;
-        await output.FlushAsync(cancellationToken);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(ReadTimeout);
+        await _output.FlushAsync(cancellationToken);
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(timeout, cancellationToken);
         try
         {
-            return await input.ReadAsync(timeout.Token);
+            return await _input.ReadAsync(either.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new TimeoutException($"No data from the client within {ReadTimeout}.");
+            throw new ClientTimeoutException(onTimeout);
         }
     }
 }

@@ -26,6 +26,16 @@ public sealed class AuthCommand : ISmtpCommand
             session.Error(SmtpReplies.AlreadyAuthenticated);
             return false;
         }
+        if (!session.AuthAllowed)
+        {
+            session.Error(SmtpReplies.EncryptionRequired);
+            return false;
+        }
+        if (session.Server.AuthFailures.IsLockedOut(session.RemoteAddress))
+        {
+            session.Close(SmtpReplies.AuthLockedOut);
+            return false;
+        }
         var parts = argument.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length == 0)
         {
@@ -60,12 +70,37 @@ public sealed class AuthCommand : ISmtpCommand
         {
             session.Logger.LogInformation("AUTH {Mechanism} failed in session {SessionId} from {ClientAddress}: {Code}",
                 mechanism, session.Id, session.RemoteAddress, reply.Code);
-            session.Reply(reply);
+            await RefuseLoginAsync(session, reply);
             return false;
         }
         session.Authenticated(result.Identity);
         session.Reply(reply);
         return true;
+    }
+
+    /// <summary>
+    /// Answers a rejected login after <c>Smtp:AuthFailureDelay</c>. Only a 5xx verdict on the credentials counts
+    /// towards the lockout; a temporary failure (Relay.Sender or Entra unreachable) is not the client's doing.
+    /// </summary>
+    private static async ValueTask RefuseLoginAsync(SmtpSession session, SmtpReply reply)
+    {
+        if (reply.Code < 500)
+        {
+            session.Reply(reply);
+            return;
+        }
+        var lockedOut = session.Server.AuthFailures.RecordFailure(session.RemoteAddress);
+        if (session.Options.AuthFailureDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(session.Options.AuthFailureDelay, session.Server.Time);
+        }
+        session.Reply(reply);
+        if (lockedOut)
+        {
+            session.Logger.LogWarning("Client {ClientAddress} locked out for {Duration} after {Count} failed logins",
+                session.RemoteAddress, session.Options.AuthLockoutDuration, session.Options.AuthFailureLimit);
+            session.Close(SmtpReplies.AuthLockedOut);
+        }
     }
 
     private static async ValueTask<Exchange> ReadPlainAsync(SmtpSession session, string? initialResponse, CancellationToken cancellationToken)
@@ -107,7 +142,7 @@ public sealed class AuthCommand : ISmtpCommand
     private static async ValueTask<Exchange> PromptAsync(SmtpSession session, string challenge, CancellationToken cancellationToken)
     {
         session.Reply(new SmtpReply(334, null, challenge));
-        var line = await session.Transport.ReadLineAsync(session.Options.MaxAuthLineLength, cancellationToken);
+        var line = await session.Transport.ReadLineAsync(session.Options.MaxAuthLineLength, session.Options.CommandTimeout, cancellationToken);
         return line.Status switch
         {
             LineReadStatus.EndOfStream => Exchange.Fail(SmtpReplies.AuthCancelled),

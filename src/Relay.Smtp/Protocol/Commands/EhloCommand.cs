@@ -14,16 +14,26 @@ public sealed class EhloCommand : ISmtpCommand
             return ValueTask.FromResult(false);
         }
         session.Greet(argument, extended: true);
-        string[] lines =
+        List<string> lines =
         [
             $"{session.Options.ServerName} greets {argument}",
             "PIPELINING",
             $"SIZE {session.Options.MaxMessageSize}",
             "8BITMIME",
+            "SMTPUTF8",
+            "CHUNKING",
             "ENHANCEDSTATUSCODES",
-            "AUTH PLAIN LOGIN",
-            "HELP",
         ];
+        if (session.TlsAvailable)
+        {
+            lines.Add("STARTTLS");
+        }
+        if (session.AuthAllowed)
+        {
+            // Not offered in clear text to remote clients (Smtp:Tls:RequireForAuth), so that no client sends a password there.
+            lines.Add("AUTH PLAIN LOGIN");
+        }
+        lines.Add("HELP");
         session.Reply(new SmtpReply(250, null, string.Join('\n', lines)));
         return ValueTask.FromResult(true);
     }

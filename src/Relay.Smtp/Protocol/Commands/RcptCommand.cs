@@ -1,6 +1,6 @@
 namespace Relay.Smtp.Protocol;
 
-/// <summary>RCPT TO (RFC 5321 §4.1.1.3).</summary>
+/// <summary>RCPT TO (RFC 5321 §4.1.1.3), with DSN's NOTIFY and ORCPT (RFC 3461) accepted and ignored.</summary>
 public sealed class RcptCommand : ISmtpCommand
 {
     public const string Command = "RCPT";
@@ -17,13 +17,33 @@ public sealed class RcptCommand : ISmtpCommand
                 session.Error(SmtpReplies.BadRecipientSyntax);
                 return ValueTask.FromResult(false);
         }
-        if (path.Parameters.Count > 0)
+        foreach (var (name, value) in path.Parameters)
         {
-            session.Error(SmtpReplies.UnsupportedParameter(path.Parameters.Keys.First()));
-            return ValueTask.FromResult(false);
+            // DSN (RFC 3461 §4.1, §4.2) is not offered; NOTIFY and ORCPT are accepted when well formed and ignored.
+            var accepted = name.ToUpperInvariant() switch
+            {
+                "NOTIFY" => value is not null && DsnParameters.IsNotify(value),
+                "ORCPT" => value is not null && DsnParameters.IsOriginalRecipient(value),
+                _ => (bool?)null,
+            };
+            if (accepted is null)
+            {
+                session.Error(SmtpReplies.UnsupportedParameter(name));
+                return ValueTask.FromResult(false);
+            }
+            if (accepted is false)
+            {
+                session.Error(SmtpReplies.SyntaxError($"RCPT TO:<address> {name.ToUpperInvariant()}=value"));
+                return ValueTask.FromResult(false);
+            }
         }
 
         var transaction = session.Transaction!;
+        if (!path.IsAscii && !transaction.SmtpUtf8)
+        {
+            session.Error(SmtpReplies.NonAsciiAddress);
+            return ValueTask.FromResult(false);
+        }
         if (transaction.Recipients.Count >= session.Options.MaxRecipients)
         {
             // RFC 5321 §4.5.3.1.10: 452 tells the client to send the rest in another transaction.

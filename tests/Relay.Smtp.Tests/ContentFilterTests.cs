@@ -4,16 +4,16 @@ using Relay.Smtp.Protocol;
 
 namespace Relay.Smtp.Tests;
 
-public class DotUnstufferTests
+public class ContentFilterTests
 {
     public enum Segmentation { Whole, OneByte, ThreeBytes }
 
     /// <summary>Runs the filter over <paramref name="wire"/> cut into segments; returns content, bytes left after the end, and whether it ended.</summary>
-    private static (string Content, string Remainder, bool Ended, DotUnstuffer Filter) Run(
+    private static (string Content, string Remainder, bool Ended, ContentFilter Filter) Run(
         string wire, Segmentation segmentation, int destinationSize = 64, BareLineFeedHandling bareLf = BareLineFeedHandling.Normalize)
     {
         var input = Encoding.Latin1.GetBytes(wire);
-        var filter = new DotUnstuffer(bareLf);
+        var filter = ContentFilter.ForData(bareLf);
         var output = new List<byte>();
         var destination = new byte[destinationSize];
         var step = segmentation switch { Segmentation.OneByte => 1, Segmentation.ThreeBytes => 3, _ => input.Length };

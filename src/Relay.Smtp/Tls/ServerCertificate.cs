@@ -1,0 +1,171 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Options;
+
+namespace Relay.Smtp.Tls;
+
+/// <summary>
+/// The certificate Relay.Smtp presents, read from <c>Smtp:Tls</c>. Before each handshake the files' timestamps and sizes
+/// are compared with what was loaded, so a renewed certificate (certbot, a Kubernetes or Container Apps secret mount,
+/// an operator copying files) is used from the next handshake on without a restart. A replacement that cannot be
+/// loaded (half-written, key not matching) is logged once and the previous certificate stays in use.
+/// </summary>
+public sealed partial class ServerCertificate
+{
+    private static readonly TimeSpan ExpiryWarning = TimeSpan.FromDays(14);
+
+    private readonly TlsOptions _options;
+    private readonly ILogger<ServerCertificate> _logger;
+    private readonly TimeProvider _time;
+    private readonly Lock _reloading = new();
+    private Loaded? _current;
+    private Stamp _failedStamp;
+
+    public ServerCertificate(IOptions<SmtpOptions> options, ILogger<ServerCertificate> logger, TimeProvider time)
+    {
+        _options = options.Value.Tls;
+        _logger = logger;
+        _time = time;
+        if (!IsConfigured)
+        {
+            return;
+        }
+        try
+        {
+            _current = Load(ReadStamp());
+        }
+        catch (Exception ex) when (ex is CryptographicException or IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            throw new InvalidOperationException(
+                $"Smtp:Tls:CertificatePath '{_options.CertificatePath}' could not be loaded: {ex.Message}", ex);
+        }
+    }
+
+    public bool IsConfigured => _options.HasCertificate;
+
+    /// <summary>The certificate now in use (after any reload); null when TLS is not configured.</summary>
+    public X509Certificate2? Current => IsConfigured ? Refresh().Certificate : null;
+
+    /// <summary>Server options for one handshake: TLS 1.2 or 1.3 (RFC 8314 §4.1, RFC 8996), no client certificate.</summary>
+    public SslServerAuthenticationOptions AuthenticationOptions() => new()
+    {
+        ServerCertificateContext = Refresh().Context,
+        EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+        ClientCertificateRequired = false,
+        CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+    };
+
+    private Loaded Refresh()
+    {
+        var current = _current ?? throw new InvalidOperationException("Smtp:Tls:CertificatePath is not set.");
+        Stamp stamp;
+        try
+        {
+            stamp = ReadStamp();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return current;
+        }
+        if (stamp == current.Stamp || stamp == _failedStamp)
+        {
+            return current;
+        }
+        lock (_reloading)
+        {
+            if (_current!.Stamp == stamp || stamp == _failedStamp)
+            {
+                return _current;
+            }
+            try
+            {
+                _current = Load(stamp);
+                LogReloaded(_logger, _current.Certificate.Subject, _current.Certificate.Thumbprint, _current.Certificate.NotAfter);
+            }
+            catch (Exception ex) when (ex is CryptographicException or IOException or UnauthorizedAccessException or InvalidOperationException)
+            {
+                _failedStamp = stamp;
+                LogReloadFailed(_logger, _options.CertificatePath!, ex.Message);
+            }
+            return _current;
+        }
+    }
+
+    private Loaded Load(Stamp stamp)
+    {
+        var (leaf, intermediates) = IsPkcs12(_options.CertificatePath!) ? LoadPkcs12() : LoadPem();
+        if (!leaf.HasPrivateKey)
+        {
+            throw new InvalidOperationException("the certificate has no private key (set Smtp:Tls:KeyPath to the key file).");
+        }
+        if (OperatingSystem.IsWindows())
+        {
+            // SChannel cannot use the ephemeral key of a PEM import; a PKCS#12 round trip gives it a usable one.
+            leaf = X509CertificateLoader.LoadPkcs12(leaf.Export(X509ContentType.Pkcs12), password: null);
+        }
+        var notAfter = new DateTimeOffset(leaf.NotAfter.ToUniversalTime());
+        if (notAfter - _time.GetUtcNow() < ExpiryWarning)
+        {
+            LogExpiring(_logger, leaf.Subject, leaf.NotAfter);
+        }
+        var context = SslStreamCertificateContext.Create(leaf, intermediates, offline: true);
+        return new Loaded(leaf, context, stamp);
+    }
+
+    private (X509Certificate2 Leaf, X509Certificate2Collection Intermediates) LoadPkcs12()
+    {
+        var all = X509CertificateLoader.LoadPkcs12CollectionFromFile(_options.CertificatePath!, _options.CertificatePassword);
+        var leaf = all.FirstOrDefault(c => c.HasPrivateKey) ?? all.First();
+        all.Remove(leaf);
+        return (leaf, all);
+    }
+
+    private (X509Certificate2 Leaf, X509Certificate2Collection Intermediates) LoadPem()
+    {
+        var certificatePath = _options.CertificatePath!;
+        var keyPath = string.IsNullOrWhiteSpace(_options.KeyPath) ? certificatePath : _options.KeyPath;
+        var leaf = string.IsNullOrEmpty(_options.CertificatePassword)
+            ? X509Certificate2.CreateFromPemFile(certificatePath, keyPath)
+            : X509Certificate2.CreateFromEncryptedPemFile(certificatePath, _options.CertificatePassword, keyPath);
+        var all = new X509Certificate2Collection();
+        all.ImportFromPemFile(certificatePath);
+        var intermediates = new X509Certificate2Collection(all.Where(c => c.Thumbprint != leaf.Thumbprint).ToArray());
+        return (leaf, intermediates);
+    }
+
+    private static bool IsPkcs12(string path) =>
+        Path.GetExtension(path).ToLowerInvariant() is ".pfx" or ".p12";
+
+    private Stamp ReadStamp() => new(FileStamp.Of(_options.CertificatePath!), FileStamp.Of(_options.KeyPath));
+
+    private sealed record Loaded(X509Certificate2 Certificate, SslStreamCertificateContext Context, Stamp Stamp);
+
+    private readonly record struct Stamp(FileStamp Certificate, FileStamp Key);
+
+    /// <summary>What identifies one version of a file: where a symbolic link points (secret mounts swap links), its time and size.</summary>
+    private readonly record struct FileStamp(string? Target, DateTime LastWriteUtc, long Length)
+    {
+        public static FileStamp Of(string? path)
+        {
+            if (string.IsNullOrWhiteSpace(path))
+            {
+                return default;
+            }
+            var file = new FileInfo(path);
+            var target = file.ResolveLinkTarget(returnFinalTarget: true) as FileInfo;
+            var real = target ?? file;
+            return new FileStamp(target?.FullName, real.LastWriteTimeUtc, real.Length);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "TLS certificate reloaded: {Subject} ({Thumbprint}), valid until {NotAfter:u}")]
+    private static partial void LogReloaded(ILogger logger, string subject, string thumbprint, DateTime notAfter);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "TLS certificate {Path} changed but could not be loaded; the previous certificate stays in use: {Reason}")]
+    private static partial void LogReloadFailed(ILogger logger, string path, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "TLS certificate {Subject} expires {NotAfter:u}; renew it (replacing the files is enough)")]
+    private static partial void LogExpiring(ILogger logger, string subject, DateTime notAfter);
+}
