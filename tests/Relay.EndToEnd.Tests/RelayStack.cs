@@ -34,16 +34,32 @@ public sealed class RelayStack : IAsyncDisposable
     public WebApplication Smtp => _hosts[1];
     public string SenderUrl { get; private set; } = string.Empty;
     public string PickupDirectory { get; }
+
+    /// <summary>Where Relay.Smtp's cert.pem and key.pem are, when started with TLS.</summary>
+    public string? CertificateDirectory { get; private set; }
+
+    /// <summary>The certificate Relay.Smtp was started with, when started with TLS.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; private set; }
     public ConcurrentQueue<string> Logs { get; } = new();
     public WebApplication Sender => _hosts[0];
 
     /// <summary>Starts both services delivering to a fresh pickup folder, or to <paramref name="cloud"/> when given.</summary>
+    /// <param name="tls">
+    /// Gives Relay.Smtp a fresh self-signed certificate in <see cref="CertificateDirectory"/> (cert.pem, key.pem), an
+    /// implicit-TLS port, and leaves <c>Smtp:Tls:RequireForAuth</c> at its default.
+    /// </param>
     public static async Task<RelayStack> StartAsync(
         FakeMicrosoftCloud? cloud = null,
         IDictionary<string, string?>? senderSettings = null,
-        IDictionary<string, string?>? smtpSettings = null)
+        IDictionary<string, string?>? smtpSettings = null,
+        bool tls = false)
     {
         var stack = new RelayStack(Directory.CreateTempSubdirectory("relay-pickup-").FullName);
+        if (tls)
+        {
+            stack.CertificateDirectory = Directory.CreateTempSubdirectory("relay-tls-").FullName;
+            stack.Certificate = LoopbackCertificate.WritePemFiles(stack.CertificateDirectory, "relay.test");
+        }
         var sender = new Dictionary<string, string?>
         {
             ["Kestrel:EndpointDefaults:Protocols"] = "Http2",
@@ -86,7 +102,15 @@ public sealed class RelayStack : IAsyncDisposable
                 ["services:sender:http:0"] = stack.SenderUrl,
                 ["Smtp:Port"] = "0",
                 ["Smtp:ServerName"] = "relay.test",
+                // No tarpit in tests: a wrong password is answered at once.
+                ["Smtp:AuthFailureDelay"] = "00:00:00",
             };
+            if (stack.CertificateDirectory is { } certificates)
+            {
+                smtp["Smtp:Tls:CertificatePath"] = Path.Combine(certificates, "cert.pem");
+                smtp["Smtp:Tls:KeyPath"] = Path.Combine(certificates, "key.pem");
+                smtp["Smtp:ImplicitTlsPort"] = "0";
+            }
             Merge(smtp, smtpSettings);
             var smtpApp = stack.Build("Relay.Smtp", smtp, builder => builder.AddRelaySmtp());
             await smtpApp.StartAsync();
@@ -111,6 +135,10 @@ public sealed class RelayStack : IAsyncDisposable
             await host.DisposeAsync();
         }
         Directory.Delete(PickupDirectory, recursive: true);
+        if (CertificateDirectory is not null)
+        {
+            Directory.Delete(CertificateDirectory, recursive: true);
+        }
     }
 
     private WebApplication Build(string name, Dictionary<string, string?> settings, Action<WebApplicationBuilder> configure)

@@ -4,15 +4,37 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace Relay.Testing;
 
-/// <summary>Creates the fake's self-signed TLS certificate for 127.0.0.1 and localhost.</summary>
-internal static class LoopbackCertificate
+/// <summary>Self-signed TLS certificates for 127.0.0.1 and localhost: the fake cloud's, and Relay.Smtp's in TLS tests.</summary>
+public static class LoopbackCertificate
 {
     private const string ServerAuthenticationOid = "1.3.6.1.5.5.7.3.1";
 
-    public static X509Certificate2 Create()
+    /// <summary>A certificate with its private key, ready for SslStream.</summary>
+    public static X509Certificate2 Create(string commonName = "Relay.Testing fake Microsoft cloud")
     {
         using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=Relay.Testing fake Microsoft cloud", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        using var ephemeral = CreateSelfSigned(commonName, key);
+
+        // A round trip through PKCS#12 gives a certificate whose private key SslStream can use on every platform.
+        return X509CertificateLoader.LoadPkcs12(ephemeral.Export(X509ContentType.Pfx), password: null);
+    }
+
+    /// <summary>
+    /// Writes a new certificate as <c>cert.pem</c> and <c>key.pem</c> (PKCS#8) in <paramref name="directory"/>, replacing
+    /// what is there, the way certbot or a secret mount would; returns the certificate (public part).
+    /// </summary>
+    public static X509Certificate2 WritePemFiles(string directory, string commonName)
+    {
+        using var key = RSA.Create(2048);
+        using var certificate = CreateSelfSigned(commonName, key);
+        File.WriteAllText(Path.Combine(directory, "cert.pem"), certificate.ExportCertificatePem());
+        File.WriteAllText(Path.Combine(directory, "key.pem"), key.ExportPkcs8PrivateKeyPem());
+        return X509CertificateLoader.LoadCertificate(certificate.RawData);
+    }
+
+    private static X509Certificate2 CreateSelfSigned(string commonName, RSA key)
+    {
+        var request = new CertificateRequest($"CN={commonName}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
 
         var subjectAlternativeNames = new SubjectAlternativeNameBuilder();
         subjectAlternativeNames.AddIpAddress(IPAddress.Loopback);
@@ -23,9 +45,6 @@ internal static class LoopbackCertificate
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(ServerAuthenticationOid)], critical: false));
 
         var now = DateTimeOffset.UtcNow;
-        using var ephemeral = request.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(1));
-
-        // A round trip through PKCS#12 gives a certificate whose private key SslStream can use on every platform.
-        return X509CertificateLoader.LoadPkcs12(ephemeral.Export(X509ContentType.Pfx), password: null);
+        return request.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(30));
     }
 }

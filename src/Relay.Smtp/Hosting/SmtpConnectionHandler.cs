@@ -82,7 +82,8 @@ public sealed partial class SmtpConnectionHandler(
     {
         try
         {
-            await transport.StartTlsAsync(certificate.AuthenticationOptions(), options.Value.Tls.HandshakeTimeout, lifetime.ApplicationStopping);
+            await transport.StartTlsAsync(certificate.AuthenticationOptions(), options.Value.Tls.HandshakeTimeout,
+                afterCommand: false, lifetime.ApplicationStopping);
             return true;
         }
         catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException)

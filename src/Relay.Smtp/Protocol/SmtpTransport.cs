@@ -124,15 +124,16 @@ public sealed class SmtpTransport(IDuplexPipe connection, TimeProvider time) : I
     }
 
     /// <summary>
-    /// Switches the connection to TLS (RFC 3207, or at once for implicit TLS, RFC 8314). Anything the client sent
-    /// before the handshake is discarded, so no clear-text command can be injected into the TLS session
-    /// (CVE-2011-0411). Returns how many bytes were discarded. Handshake failures surface as exceptions.
+    /// Switches the connection to TLS: after STARTTLS (RFC 3207), or at once for implicit TLS (RFC 8314). After STARTTLS,
+    /// anything the client sent behind the command is discarded, so no clear-text command can be injected into the TLS
+    /// session (CVE-2011-0411). Returns how many bytes were discarded. Handshake failures surface as exceptions.
     /// </summary>
-    public async Task<long> StartTlsAsync(SslServerAuthenticationOptions options, TimeSpan timeout, CancellationToken cancellationToken)
+    public async Task<long> StartTlsAsync(
+        SslServerAuthenticationOptions options, TimeSpan timeout, bool afterCommand, CancellationToken cancellationToken)
     {
         await _output.FlushAsync(cancellationToken);
         long discarded = 0;
-        if (_input.TryRead(out var pending))
+        if (afterCommand && _input.TryRead(out var pending))
         {
             discarded = pending.Buffer.Length;
             _input.AdvanceTo(pending.Buffer.End);

@@ -35,7 +35,7 @@ public sealed class StartTlsCommand : ISmtpCommand
         try
         {
             var discarded = await session.Transport.StartTlsAsync(
-                session.Server.Certificate!.AuthenticationOptions(), session.Options.Tls.HandshakeTimeout, cancellationToken);
+                session.Server.Certificate!.AuthenticationOptions(), session.Options.Tls.HandshakeTimeout, afterCommand: true, cancellationToken);
             if (discarded > 0)
             {
                 session.Logger.LogWarning(
