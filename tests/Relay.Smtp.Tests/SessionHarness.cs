@@ -25,6 +25,33 @@ internal static class SessionHarness
         return options;
     }
 
+    public static readonly string PlainLogin = B64($"\0{FakeSenderClient.Username}\0{FakeSenderClient.Password}");
+
+    public static string B64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
+
+    /// <summary>
+    /// Replays a transcript whole, one byte per segment and one line per segment; the three outputs must be identical.
+    /// Returns the reply codes and the sender of the first run.
+    /// </summary>
+    public static async Task<(string[] Codes, FakeSenderClient Sender)> ReplayAsync(
+        string transcript, Action<SmtpOptions>? configure = null, Action<FakeSenderClient>? arrange = null, bool exactBytes = false)
+    {
+        // Raw string transcripts have LF line ends in source; exactBytes keeps deliberate bare LFs as they are.
+        var wire = exactBytes ? transcript : transcript.ReplaceLineEndings("\r\n");
+        string? first = null;
+        FakeSenderClient? firstSender = null;
+        foreach (var segmentation in Enum.GetValues<Segmentation>())
+        {
+            var sender = new FakeSenderClient();
+            arrange?.Invoke(sender);
+            var output = await RunAsync(wire, segmentation, sender, Options(configure));
+            first ??= output;
+            firstSender ??= sender;
+            Assert.Equal(first, output);
+        }
+        return (ReplyCodes(first!), firstSender!);
+    }
+
     public static SmtpServerContext Server(FakeSenderClient sender, SmtpOptions options, TimeProvider? time = null)
     {
         time ??= TimeProvider.System;

@@ -11,33 +11,14 @@ namespace Relay.Smtp.Tests;
 /// </summary>
 public class SessionTranscriptTests
 {
-    private static readonly string PlainLogin = B64($"\0{FakeSenderClient.Username}\0{FakeSenderClient.Password}");
+    private static readonly string PlainLogin = SessionHarness.PlainLogin;
 
-    private static string B64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
-
-    private static async Task<(string[] Codes, FakeSenderClient Sender)> ReplayAsync(
-        string transcript, Action<SmtpOptions>? configure = null, Action<FakeSenderClient>? arrange = null, bool exactBytes = false)
-    {
-        // Raw string transcripts have LF line ends in source; exactBytes keeps deliberate bare LFs as they are.
-        var wire = exactBytes ? transcript : transcript.ReplaceLineEndings("\r\n");
-        string? first = null;
-        FakeSenderClient? firstSender = null;
-        foreach (var segmentation in Enum.GetValues<Segmentation>())
-        {
-            var sender = new FakeSenderClient();
-            arrange?.Invoke(sender);
-            var output = await SessionHarness.RunAsync(wire, segmentation, sender, SessionHarness.Options(configure));
-            first ??= output;
-            firstSender ??= sender;
-            Assert.Equal(first, output);
-        }
-        return (SessionHarness.ReplyCodes(first!), firstSender!);
-    }
+    private static string B64(string text) => SessionHarness.B64(text);
 
     [Fact]
     public async Task APlainLoginTransactionIsAcceptedOnlyAfterTheSenderAccepts()
     {
-        var (codes, sender) = await ReplayAsync($"""
+        var (codes, sender) = await SessionHarness.ReplayAsync($"""
             EHLO printer.local
             AUTH PLAIN {PlainLogin}
             MAIL FROM:<scanner@contoso.com> SIZE=120 BODY=8BITMIME
@@ -67,7 +48,7 @@ public class SessionTranscriptTests
     [Fact]
     public async Task LoginWithPromptsAndLowerCaseVerbsWorks()
     {
-        var (codes, sender) = await ReplayAsync($"""
+        var (codes, sender) = await SessionHarness.ReplayAsync($"""
             ehlo printer
             auth login
             {B64(FakeSenderClient.Username)}
@@ -91,7 +72,7 @@ public class SessionTranscriptTests
     [Fact]
     public async Task LoginWithInitialResponseSkipsTheUsernamePrompt()
     {
-        var (codes, _) = await ReplayAsync($"""
+        var (codes, _) = await SessionHarness.ReplayAsync($"""
             EHLO printer
             AUTH LOGIN {B64(FakeSenderClient.Username)}
             {B64(FakeSenderClient.Password)}
@@ -105,7 +86,7 @@ public class SessionTranscriptTests
     [Fact]
     public async Task AuthFailuresAndCancellationGetTheirOwnReplyAndTheSessionCarriesOn()
     {
-        var (codes, _) = await ReplayAsync($"""
+        var (codes, _) = await SessionHarness.ReplayAsync($"""
             EHLO printer
             AUTH PLAIN {B64("\0printer\0wrong")}
             AUTH PLAIN not!base64
@@ -140,7 +121,7 @@ public class SessionTranscriptTests
     [Fact]
     public async Task UnknownCommandsAndSyntaxErrorsAreTheClientsFaultAndTheServerCarriesOn()
     {
-        var (codes, _) = await ReplayAsync($"""
+        var (codes, _) = await SessionHarness.ReplayAsync($"""
             HELO
             HELO printer
             DATAX
@@ -173,7 +154,7 @@ public class SessionTranscriptTests
     [Fact]
     public async Task AnOverlongLineIsRefusedWithoutEndingTheSession()
     {
-        var (codes, _) = await ReplayAsync($"NOOP {new string('x', 5000)}\r\nNOOP\r\nQUIT\r\n");
+        var (codes, _) = await SessionHarness.ReplayAsync($"NOOP {new string('x', 5000)}\r\nNOOP\r\nQUIT\r\n");
 
         Assert.Equal(["220", "500 5.5.2", "250 2.0.0", "221 2.0.0"], codes);
     }
@@ -181,7 +162,7 @@ public class SessionTranscriptTests
     [Fact]
     public async Task MailWithoutAuthenticationIsRefusedOutsideTheAnonymousNetworks()
     {
-        var (codes, _) = await ReplayAsync("EHLO x\r\nMAIL FROM:<a@b.c>\r\nQUIT\r\n");
+        var (codes, _) = await SessionHarness.ReplayAsync("EHLO x\r\nMAIL FROM:<a@b.c>\r\nQUIT\r\n");
 
         Assert.Equal(["220", "250", "530 5.7.0", "221 2.0.0"], codes);
     }
@@ -189,7 +170,7 @@ public class SessionTranscriptTests
     [Fact]
     public async Task AnonymousNetworksMaySendWithoutAuth()
     {
-        var (codes, sender) = await ReplayAsync("HELO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n",
+        var (codes, sender) = await SessionHarness.ReplayAsync("HELO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n",
             o => o.Anonymous.AllowedNetworks = ["192.0.2.0/24"]);
 
         Assert.Equal(["220", "250", "250 2.1.0", "250 2.1.5", "354", "250 2.0.0", "221 2.0.0"], codes);
@@ -201,7 +182,7 @@ public class SessionTranscriptTests
     [Fact]
     public async Task ADeclaredSizeOverTheLimitIsRefusedAtMail()
     {
-        var (codes, _) = await ReplayAsync($"EHLO x\r\nAUTH PLAIN {PlainLogin}\r\nMAIL FROM:<a@b.c> SIZE=10001\r\nQUIT\r\n");
+        var (codes, _) = await SessionHarness.ReplayAsync($"EHLO x\r\nAUTH PLAIN {PlainLogin}\r\nMAIL FROM:<a@b.c> SIZE=10001\r\nQUIT\r\n");
 
         Assert.Equal(["220", "250", "235 2.7.0", "552 5.3.4", "221 2.0.0"], codes);
     }
@@ -210,7 +191,7 @@ public class SessionTranscriptTests
     public async Task ABodyOverTheLimitIsReadToTheEndThenRefusedAndNeverSubmitted()
     {
         var body = string.Concat(Enumerable.Repeat("0123456789012345678901234567890123456789\r\n", 400));
-        var (codes, sender) = await ReplayAsync(
+        var (codes, sender) = await SessionHarness.ReplayAsync(
             $"EHLO x\r\nAUTH PLAIN {PlainLogin}\r\nMAIL FROM:<a@b.c> SIZE=100\r\nRCPT TO:<d@e.f>\r\nDATA\r\n{body}.\r\nNOOP\r\nQUIT\r\n");
 
         Assert.Equal(["220", "250", "235 2.7.0", "250 2.1.0", "250 2.1.5", "354", "552 5.3.4", "250 2.0.0", "221 2.0.0"], codes);
@@ -221,7 +202,7 @@ public class SessionTranscriptTests
     [Fact]
     public async Task TooManyRecipientsGet452AndTheRestStillGoes()
     {
-        var (codes, sender) = await ReplayAsync(
+        var (codes, sender) = await SessionHarness.ReplayAsync(
             $"EHLO x\r\nAUTH PLAIN {PlainLogin}\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<1@e.f>\r\nRCPT TO:<2@e.f>\r\nRCPT TO:<3@e.f>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n",
             o => o.MaxRecipients = 2);
 
@@ -232,7 +213,7 @@ public class SessionTranscriptTests
     [Fact]
     public async Task BareLineFeedsAreRejectedWhenConfiguredSo()
     {
-        var (codes, sender) = await ReplayAsync(
+        var (codes, sender) = await SessionHarness.ReplayAsync(
             $"EHLO x\r\nAUTH PLAIN {PlainLogin}\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\nbad\nline\r\n.\r\nQUIT\r\n",
             o => o.BareLineFeed = BareLineFeedHandling.Reject, exactBytes: true);
 
@@ -243,7 +224,7 @@ public class SessionTranscriptTests
     [Fact]
     public async Task ASmuggledMessageInsideDataIsContentNotCommands()
     {
-        var (codes, sender) = await ReplayAsync(
+        var (codes, sender) = await SessionHarness.ReplayAsync(
             $"EHLO x\r\nAUTH PLAIN {PlainLogin}\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\nhi\n.\nMAIL FROM:<evil@x.y>\r\nRCPT TO:<victim@x.y>\r\nDATA\r\nspoof\r\n.\r\nQUIT\r\n",
             exactBytes: true);
 
@@ -256,7 +237,7 @@ public class SessionTranscriptTests
     [Fact]
     public async Task TheSendersVerdictIsTheReplyToTheFinalDot()
     {
-        var (codes, _) = await ReplayAsync(
+        var (codes, _) = await SessionHarness.ReplayAsync(
             $"EHLO x\r\nAUTH PLAIN {PlainLogin}\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n",
             arrange: s => s.Verdict = new SmtpReply(451, "4.4.2", "Microsoft 365 is busy"));
 
@@ -266,11 +247,11 @@ public class SessionTranscriptTests
     [Fact]
     public async Task AnUnreachableSenderIsATemporaryFailureBeforeAnyBodyIsSent()
     {
-        var (codes, _) = await ReplayAsync(
+        var (codes, _) = await SessionHarness.ReplayAsync(
             $"EHLO x\r\nAUTH PLAIN {PlainLogin}\r\nQUIT\r\n", arrange: s => s.Unreachable = true);
         Assert.Equal(["220", "250", "454 4.7.0", "221 2.0.0"], codes);
 
-        (codes, _) = await ReplayAsync(
+        (codes, _) = await SessionHarness.ReplayAsync(
             "EHLO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\nQUIT\r\n",
             o => o.Anonymous.AllowedNetworks = ["192.0.2.0/24"], s => s.Unreachable = true);
         Assert.Equal(["220", "250", "250 2.1.0", "250 2.1.5", "451 4.3.0", "221 2.0.0"], codes);
@@ -279,7 +260,7 @@ public class SessionTranscriptTests
     [Fact]
     public async Task TooManyProtocolErrorsCloseTheSession()
     {
-        var (codes, _) = await ReplayAsync(string.Concat(Enumerable.Repeat("BOGUS\r\n", 5)) + "NOOP\r\n", o => o.MaxBadCommands = 3);
+        var (codes, _) = await SessionHarness.ReplayAsync(string.Concat(Enumerable.Repeat("BOGUS\r\n", 5)) + "NOOP\r\n", o => o.MaxBadCommands = 3);
 
         Assert.Equal(["220", "500 5.5.1", "500 5.5.1", "500 5.5.1", "421 4.7.0"], codes);
     }
@@ -287,7 +268,7 @@ public class SessionTranscriptTests
     [Fact]
     public async Task AnOverlongAuthLineIsRefusedWith556()
     {
-        var (codes, _) = await ReplayAsync($"EHLO x\r\nAUTH PLAIN\r\n{new string('A', 13000)}\r\nQUIT\r\n");
+        var (codes, _) = await SessionHarness.ReplayAsync($"EHLO x\r\nAUTH PLAIN\r\n{new string('A', 13000)}\r\nQUIT\r\n");
 
         Assert.Equal(["220", "250", "334", "500 5.5.6", "221 2.0.0"], codes);
     }
