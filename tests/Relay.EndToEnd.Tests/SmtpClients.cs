@@ -58,6 +58,9 @@ internal static class SmtpClients
 
         public async Task<string> SendAsync(string line) => await SendBytesAsync(Encoding.UTF8.GetBytes(line + "\r\n"));
 
+        /// <summary>Writes without waiting for a reply (the middle of DATA, say).</summary>
+        public async Task WriteAsync(string text) => await _stream.WriteAsync(Encoding.UTF8.GetBytes(text));
+
         public async Task<string> SendBytesAsync(byte[] bytes)
         {
             await _stream.WriteAsync(bytes);
