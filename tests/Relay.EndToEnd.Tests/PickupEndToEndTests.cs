@@ -93,5 +93,9 @@ public class PickupEndToEndTests
             SmtpClients.SendWithMailKitAsync(stack.SmtpPort, SmtpClients.Message("scanner@contoso.com", "alice@fabrikam.com"), user: null));
 
         Assert.Equal(451, (int)deferred.StatusCode);
+        await using var login = await SmtpClients.Raw.ConnectAsync(stack.SmtpPort);
+        await login.SendAsync("EHLO printer");
+        var plain = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"\0{RelayStack.Account}\0{RelayStack.Password}"));
+        Assert.StartsWith("454 4.7.0", await login.SendAsync($"AUTH PLAIN {plain}"), StringComparison.Ordinal);
     }
 }

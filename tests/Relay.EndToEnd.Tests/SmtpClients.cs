@@ -45,6 +45,9 @@ internal static class SmtpClients
         private StreamReader _reader = null!;
         private Stream _stream = null!;
 
+        /// <summary>The server's first reply: 220, or 421/554 when it turns the connection away.</summary>
+        public string Greeting { get; private set; } = string.Empty;
+
         public static async Task<Raw> ConnectAsync(int port)
         {
             var raw = new Raw();
@@ -52,7 +55,7 @@ internal static class SmtpClients
             raw._stream = raw._tcp.GetStream();
             raw._stream.ReadTimeout = 30_000;
             raw._reader = new StreamReader(raw._stream, Encoding.ASCII);
-            await raw.ReadReplyAsync();
+            raw.Greeting = await raw.ReadReplyAsync();
             return raw;
         }
 

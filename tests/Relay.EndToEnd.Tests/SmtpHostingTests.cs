@@ -29,6 +29,34 @@ public class SmtpHostingTests
     }
 
     [Fact]
+    public async Task OneConnectionOverTheLimitHears421AndTheNextAfterARelease220()
+    {
+        await using var stack = await RelayStack.StartAsync(smtpSettings: new Dictionary<string, string?>
+        {
+            ["Smtp:MaxConnections"] = "1",
+        });
+        var first = await SmtpClients.Raw.ConnectAsync(stack.SmtpPort);
+        using var refused = new TcpClient();
+        await refused.ConnectAsync("127.0.0.1", stack.SmtpPort);
+        using var reader = new StreamReader(refused.GetStream(), Encoding.ASCII);
+
+        Assert.StartsWith("421 4.7.0", await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)), StringComparison.Ordinal);
+        Assert.Null(await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.StartsWith("221", await first.SendAsync("QUIT"), StringComparison.Ordinal);
+        await first.DisposeAsync();
+        for (var attempt = 0; ; attempt++)
+        {
+            await using var next = await SmtpClients.Raw.ConnectAsync(stack.SmtpPort);
+            if (next.Greeting.StartsWith("220", StringComparison.Ordinal))
+            {
+                break;
+            }
+            Assert.True(attempt < 50, "The released connection was never counted back.");
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
     public async Task OnShutdownIdleSessionsHear421AndAMessageInFlightStillGets250()
     {
         await using var stack = await RelayStack.StartAsync();

@@ -92,6 +92,9 @@ public class TlsEndToEndTests
         Assert.StartsWith("250 2.0.0", await ReadReplyAsync(secure), StringComparison.Ordinal);
         await tls.WriteAsync("MAIL FROM:<a@contoso.com>\r\n"u8.ToArray());
         Assert.StartsWith("503 5.5.1", await ReadReplyAsync(secure), StringComparison.Ordinal);
+        await tls.WriteAsync("EHLO attacker\r\nSTARTTLS\r\n"u8.ToArray());
+        Assert.StartsWith("250 ", await ReadReplyAsync(secure), StringComparison.Ordinal);
+        Assert.Equal("503 5.5.1 TLS is already active", await ReadReplyAsync(secure));
         Assert.Contains(stack.Logs, line => line.Contains("bytes after STARTTLS before the handshake; discarded", StringComparison.Ordinal));
     }
 

@@ -6,6 +6,8 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Relay.Smtp.Policy;
 using Relay.Smtp.Protocol;
+using Relay.Smtp.Tls;
+using Relay.Testing;
 
 namespace Relay.Smtp.Tests;
 
@@ -52,23 +54,24 @@ internal static class SessionHarness
         return (ReplyCodes(first!), firstSender!);
     }
 
-    public static SmtpServerContext Server(FakeSenderClient sender, SmtpOptions options, TimeProvider? time = null)
+    public static SmtpServerContext Server(
+        FakeSenderClient sender, SmtpOptions options, TimeProvider? time = null, ServerCertificate? certificate = null)
     {
         time ??= TimeProvider.System;
         return new SmtpServerContext(options, sender, new NetworkPolicy(options),
-            new AuthFailureThrottle(Microsoft.Extensions.Options.Options.Create(options), time), certificate: null, time, NullLogger.Instance);
+            new AuthFailureThrottle(Microsoft.Extensions.Options.Options.Create(options), time), certificate, time, NullLogger.Instance);
     }
 
     public static async Task<string> RunAsync(
         string clientInput, Segmentation segmentation, FakeSenderClient sender, SmtpOptions? options = null, IPAddress? client = null,
-        SmtpServerContext? server = null)
+        SmtpServerContext? server = null, CancellationToken stopping = default)
     {
-        return Encoding.UTF8.GetString(await RunAsync(Encoding.UTF8.GetBytes(clientInput), segmentation, sender, options, client, server));
+        return Encoding.UTF8.GetString(await RunAsync(Encoding.UTF8.GetBytes(clientInput), segmentation, sender, options, client, server, stopping));
     }
 
     public static async Task<byte[]> RunAsync(
         byte[] clientInput, Segmentation segmentation, FakeSenderClient sender, SmtpOptions? options = null, IPAddress? client = null,
-        SmtpServerContext? server = null)
+        SmtpServerContext? server = null, CancellationToken stopping = default)
     {
         var toServer = new Pipe();
         var fromServer = new Pipe();
@@ -76,7 +79,7 @@ internal static class SessionHarness
             new SmtpTransport(new DuplexPipe(toServer.Reader, fromServer.Writer), TimeProvider.System),
             server ?? Server(sender, options ?? Options()));
 
-        var running = session.RunAsync(CancellationToken.None);
+        var running = session.RunAsync(stopping);
         foreach (var segment in Segments(clientInput, segmentation))
         {
             await toServer.Writer.WriteAsync(segment);
@@ -199,4 +202,22 @@ internal sealed class LiveSession : IAsyncDisposable
         await _toServer.Writer.CompleteAsync();
         await _running.WaitAsync(TimeSpan.FromSeconds(30));
     }
+}
+
+/// <summary>A certificate in PEM files for <see cref="SmtpOptions.Tls"/>, deleted on dispose.</summary>
+internal sealed class TestCertificateFiles : IDisposable
+{
+    private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("relay-smtp-tls-");
+
+    public TestCertificateFiles(SmtpOptions options)
+    {
+        LoopbackCertificate.WritePemFiles(_directory.FullName, "relay.test");
+        options.Tls.CertificatePath = Path.Combine(_directory.FullName, "cert.pem");
+        options.Tls.KeyPath = Path.Combine(_directory.FullName, "key.pem");
+    }
+
+    public ServerCertificate Load(SmtpOptions options) =>
+        new(Microsoft.Extensions.Options.Options.Create(options), NullLogger<ServerCertificate>.Instance, TimeProvider.System);
+
+    public void Dispose() => _directory.Delete(recursive: true);
 }

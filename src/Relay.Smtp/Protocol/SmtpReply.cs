@@ -30,6 +30,10 @@ public readonly record struct SmtpReply(int Code, string? EnhancedCode, string T
 /// <summary>The replies Relay.Smtp itself sends, by name. Replies about delivery come from Relay.Sender.</summary>
 public static class SmtpReplies
 {
+    public static SmtpReply Greeting(string serverName) => new(220, null, $"{serverName} ESMTP Relay ready");
+    public static SmtpReply AuthChallenge(string base64) => new(334, null, base64);
+    /// <summary>The EHLO / HELO reply: no enhanced code, since it is sent before the client knows the server has them.</summary>
+    public static SmtpReply Hello(string text) => new(250, null, text);
     public static SmtpReply Ok { get; } = new(250, "2.0.0", "Ok");
     public static SmtpReply SenderOk { get; } = new(250, "2.1.0", "Sender ok");
     public static SmtpReply RecipientOk { get; } = new(250, "2.1.5", "Recipient ok");
@@ -46,6 +50,8 @@ public static class SmtpReplies
     public static SmtpReply SyntaxError(string usage) => new(501, "5.5.4", $"Syntax: {usage}");
     public static SmtpReply InvalidBase64 { get; } = new(501, "5.5.2", "Cannot decode base64 response");
     public static SmtpReply AuthCancelled { get; } = new(501, "5.7.0", "Authentication cancelled");
+    public static SmtpReply AuthLineTooLong { get; } = new(500, "5.5.6", "Authentication exchange line is too long");
+    public static SmtpReply AuthorizationIdentityMismatch { get; } = new(535, "5.7.8", "Authorization identity must match the login");
     public static SmtpReply BadSequence(string expected) => new(503, "5.5.1", $"Bad sequence of commands: {expected}");
     public static SmtpReply AlreadyAuthenticated { get; } = new(503, "5.5.1", "Already authenticated");
     public static SmtpReply AlreadySecure { get; } = new(503, "5.5.1", "TLS is already active");

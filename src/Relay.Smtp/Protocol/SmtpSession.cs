@@ -65,7 +65,7 @@ public sealed class SmtpSession(string id, IPAddress remoteAddress, SmtpTranspor
 
     private async Task ConverseAsync(CancellationToken stopping)
     {
-        Reply(new SmtpReply(220, null, $"{Options.ServerName} ESMTP Relay ready"));
+        Reply(SmtpReplies.Greeting(Options.ServerName));
         while (!CloseRequested)
         {
             if (stopping.IsCancellationRequested)

@@ -120,7 +120,7 @@ public sealed class AuthCommand : ISmtpCommand
         }
         if (fields[0].Length > 0 && fields[0] != fields[1])
         {
-            return Exchange.Fail(new SmtpReply(535, "5.7.8", "Authorization identity must match the login"));
+            return Exchange.Fail(SmtpReplies.AuthorizationIdentityMismatch);
         }
         return new Exchange(fields[1], fields[2], null);
     }
@@ -141,12 +141,12 @@ public sealed class AuthCommand : ISmtpCommand
     /// <summary>Sends a 334 challenge and decodes the client's answer into <see cref="Exchange.Username"/>.</summary>
     private static async ValueTask<Exchange> PromptAsync(SmtpSession session, string challenge, CancellationToken cancellationToken)
     {
-        session.Reply(new SmtpReply(334, null, challenge));
+        session.Reply(SmtpReplies.AuthChallenge(challenge));
         var line = await session.Transport.ReadLineAsync(session.Options.MaxAuthLineLength, session.Options.CommandTimeout, cancellationToken);
         return line.Status switch
         {
             LineReadStatus.EndOfStream => Exchange.Fail(SmtpReplies.AuthCancelled),
-            LineReadStatus.TooLong => Exchange.Fail(new SmtpReply(500, "5.5.6", "Authentication exchange line is too long")),
+            LineReadStatus.TooLong => Exchange.Fail(SmtpReplies.AuthLineTooLong),
             _ when line.Text == "*" => Exchange.Fail(SmtpReplies.AuthCancelled),
             _ => Decode(line.Text),
         };

@@ -34,7 +34,7 @@ public sealed class EhloCommand : ISmtpCommand
             lines.Add("AUTH PLAIN LOGIN");
         }
         lines.Add("HELP");
-        session.Reply(new SmtpReply(250, null, string.Join('\n', lines)));
+        session.Reply(SmtpReplies.Hello(string.Join('\n', lines)));
         return ValueTask.FromResult(true);
     }
 }
@@ -53,7 +53,7 @@ public sealed class HeloCommand : ISmtpCommand
             return ValueTask.FromResult(false);
         }
         session.Greet(argument, extended: false);
-        session.Reply(new SmtpReply(250, null, session.Options.ServerName));
+        session.Reply(SmtpReplies.Hello(session.Options.ServerName));
         return ValueTask.FromResult(true);
     }
 
