@@ -45,6 +45,7 @@ public static class SmtpHostingExtensions
             var smtp = services.GetRequiredService<IOptions<SmtpOptions>>().Value;
             var handler = services.GetRequiredService<SmtpConnectionHandler>();
             var listeners = services.GetRequiredService<SmtpListeners>();
+            ReportSecurity(services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SmtpConnectionHandler)), smtp);
             var address = IPAddress.Parse(smtp.BindAddress);
             kestrel.Listen(address, smtp.Port, listen =>
             {
@@ -61,6 +62,22 @@ public static class SmtpHostingExtensions
             }
         });
         return builder;
+    }
+
+    /// <summary>Says at start-up what a client will be offered, and warns where that is probably not what was meant.</summary>
+    private static void ReportSecurity(ILogger logger, SmtpOptions smtp)
+    {
+        logger.LogInformation("SMTP on {Address}:{Port} (STARTTLS {StartTls}), implicit TLS on {ImplicitTlsPort}",
+            smtp.BindAddress, smtp.Port, smtp.Tls.HasCertificate ? "offered" : "off", smtp.ImplicitTlsPort?.ToString() ?? "off");
+        if (!smtp.Tls.HasCertificate && smtp.Tls.RequireForAuth && !IPAddress.IsLoopback(IPAddress.Parse(smtp.BindAddress)))
+        {
+            logger.LogWarning("No TLS certificate (Smtp:Tls:CertificatePath) and Smtp:Tls:RequireForAuth is on: only loopback clients " +
+                "can log in. Configure a certificate, or set Smtp:Tls:RequireForAuth=false to accept passwords in clear text.");
+        }
+        if (!smtp.Tls.RequireForAuth)
+        {
+            logger.LogWarning("Smtp:Tls:RequireForAuth is off: clients may send passwords in clear text.");
+        }
     }
 
     /// <summary>
