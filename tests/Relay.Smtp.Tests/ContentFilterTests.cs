@@ -152,4 +152,77 @@ public class ContentFilterTests
         Assert.False(ended);
         Assert.Equal("partial\r\n", content);
     }
+
+    /// <summary>Feeds BDAT chunks through one filter, each cut into segments; returns the content and the bytes left over.</summary>
+    private static (string Content, string Remainder, ContentFilter Filter) RunChunks(string[] chunks, string trailer, Segmentation segmentation,
+        BareLineFeedHandling bareLf = BareLineFeedHandling.Normalize)
+    {
+        var filter = ContentFilter.ForChunks(bareLf);
+        var output = new List<byte>();
+        var destination = new byte[7];
+        var rest = string.Empty;
+        for (var c = 0; c < chunks.Length; c++)
+        {
+            var input = Encoding.Latin1.GetBytes(chunks[c] + (c == chunks.Length - 1 ? trailer : string.Empty));
+            filter.BeginChunk(Encoding.Latin1.GetByteCount(chunks[c]));
+            var step = segmentation switch { Segmentation.OneByte => 1, Segmentation.ThreeBytes => 3, _ => input.Length };
+            var position = 0;
+            var done = false;
+            while (!done && position < input.Length)
+            {
+                var segment = input.AsSpan(position, Math.Min(step, input.Length - position));
+                while (true)
+                {
+                    var status = filter.Transform(segment, destination, out var consumed, out var written);
+                    output.AddRange(destination.AsSpan(0, written).ToArray());
+                    segment = segment[consumed..];
+                    position += consumed;
+                    if (status == OperationStatus.Done)
+                    {
+                        done = true;
+                        break;
+                    }
+                    if (status == OperationStatus.NeedMoreData)
+                    {
+                        break;
+                    }
+                }
+            }
+            rest = Encoding.Latin1.GetString(input, position, input.Length - position);
+        }
+        return (Encoding.Latin1.GetString(output.ToArray()), rest, filter);
+    }
+
+    [Theory]
+    [InlineData(Segmentation.Whole)]
+    [InlineData(Segmentation.OneByte)]
+    [InlineData(Segmentation.ThreeBytes)]
+    public void ChunksPassExactlyTheirOctetsWithDotsUntouchedAndCrLfMaySpanChunks(Segmentation segmentation)
+    {
+        var (content, rest, filter) = RunChunks(["Subject: a\r", "\n\r\n.\r\n..x\r\n"], "BDAT 0 LAST\r\n", segmentation);
+
+        Assert.Equal("Subject: a\r\n\r\n.\r\n..x\r\n", content);
+        Assert.Equal("BDAT 0 LAST\r\n", rest);
+        Assert.Null(filter.Rejection);
+    }
+
+    [Fact]
+    public void ABareLineFeedInAChunkIsNormalisedAndACrLfSplitAcrossChunksIsNot()
+    {
+        var (content, _, filter) = RunChunks(["one\ntwo\r", "\nthree"], string.Empty, Segmentation.OneByte);
+
+        Assert.Equal("one\r\ntwo\r\nthree", content);
+        Assert.True(filter.SawBareLineFeed);
+    }
+
+    [Fact]
+    public void NulAndOverlongLinesAreReportedNotDropped()
+    {
+        var (content, _, filter) = RunChunks(["a\0b\r\n" + new string('x', 1200) + "\r\n"], string.Empty, Segmentation.Whole);
+
+        Assert.Equal("a\0b\r\n".Length + 1200 + 2, content.Length);
+        Assert.True(filter.SawNul);
+        Assert.True(filter.SawLongLine);
+        Assert.Equal(554, filter.Rejection?.Code);
+    }
 }

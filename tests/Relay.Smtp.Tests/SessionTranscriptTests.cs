@@ -84,6 +84,22 @@ public class SessionTranscriptTests
     }
 
     [Fact]
+    public async Task AnEqualsSignIsAnEmptyResponseAndReachesTheSenderAsAnEmptyPassword()
+    {
+        var (codes, sender) = await SessionHarness.ReplayAsync($$"""
+            EHLO printer
+            AUTH LOGIN {{B64(FakeSenderClient.Username)}}
+            =
+            AUTH PLAIN =
+
+            """);
+
+        Assert.Equal(["220", "250", "334", "535 5.7.8", "501 5.5.2"], codes);
+        var login = Assert.Single(sender.Logins);
+        Assert.Equal((FakeSenderClient.Username, string.Empty), (login.Username, login.Password));
+    }
+
+    [Fact]
     public async Task AuthFailuresAndCancellationGetTheirOwnReplyAndTheSessionCarriesOn()
     {
         var (codes, _) = await SessionHarness.ReplayAsync($"""
