@@ -197,6 +197,17 @@ internal sealed class LiveSession : IAsyncDisposable
         return await ReadReplyAsync();
     }
 
+    /// <summary>Greeting, EHLO, AUTH, MAIL and RCPT, up to the 354 of DATA.</summary>
+    public async Task OpenDataAsync()
+    {
+        await ReadReplyAsync();
+        await SendAndReadAsync("EHLO x");
+        Assert.Equal("235 2.7.0", await SendAndReadAsync($"AUTH PLAIN {SessionHarness.PlainLogin}"));
+        await SendAndReadAsync("MAIL FROM:<a@contoso.com>");
+        await SendAndReadAsync("RCPT TO:<b@fabrikam.com>");
+        Assert.Equal("354", await SendAndReadAsync("DATA"));
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _toServer.Writer.CompleteAsync();

@@ -120,12 +120,7 @@ public class SessionLimitTests
         var options = SessionHarness.Options(o => (o.MinDataRate, o.MinDataRateGracePeriod) = (1000, TimeSpan.FromSeconds(10)));
         var sender = new FakeSenderClient();
         await using var live = new LiveSession(sender, options, new FakeTimeProvider());
-        await live.ReadReplyAsync();
-        await live.SendAndReadAsync("EHLO x");
-        await live.SendAndReadAsync($"AUTH PLAIN {SessionHarness.PlainLogin}");
-        await live.SendAndReadAsync("MAIL FROM:<a@contoso.com>");
-        await live.SendAndReadAsync("RCPT TO:<b@fabrikam.com>");
-        Assert.Equal("354", await live.SendAndReadAsync("DATA"));
+        await live.OpenDataAsync();
 
         await live.SendAsync("Subject: slow\r\n");
         live.Time.Advance(TimeSpan.FromSeconds(11));
@@ -142,12 +137,7 @@ public class SessionLimitTests
     {
         var sender = new FakeSenderClient();
         await using var live = new LiveSession(sender, SessionHarness.Options(), new FakeTimeProvider());
-        await live.ReadReplyAsync();
-        await live.SendAndReadAsync("EHLO x");
-        await live.SendAndReadAsync($"AUTH PLAIN {SessionHarness.PlainLogin}");
-        await live.SendAndReadAsync("MAIL FROM:<a@contoso.com>");
-        await live.SendAndReadAsync("RCPT TO:<b@fabrikam.com>");
-        Assert.Equal("354", await live.SendAndReadAsync("DATA"));
+        await live.OpenDataAsync();
 
         // The 354 was flushed by the read that now waits for content, so its timer is already running.
         live.Time.Advance(TimeSpan.FromMinutes(5));
