@@ -114,7 +114,7 @@ internal static class ExternalTool
         catch (System.ComponentModel.Win32Exception ex)
         {
             throw new InvalidOperationException(
-                $"'{info.FileName}' is not installed. The interop tests drive real clients: apt-get install swaks python3 (see README).", ex);
+                $"'{info.FileName}' is not installed. The interop tests drive real clients: apt-get install swaks libnet-ssleay-perl python3 curl postfix (see .ci/run).", ex);
         }
     }
 }
