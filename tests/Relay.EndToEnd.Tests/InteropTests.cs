@@ -225,6 +225,7 @@ public class InteropTests
         Assert.Equal(["<jürgen@fabrikam.com>"], EnvelopeLines(stored, "X-Receiver"));
         Assert.Equal("Grüße", stored.Subject);
         Assert.Equal("Grüße aus Köln", stored.TextBody?.TrimEnd());
+        Assert.Contains(" with UTF8SMTPA id ", stored.Headers[HeaderId.Received] ?? string.Empty, StringComparison.Ordinal);
     }
 
     /// <summary>

@@ -96,7 +96,9 @@ public class ExtensionTranscriptTests
             """);
 
         Assert.Equal(["220", "250", "235 2.7.0", "553 5.6.7", "250 2.1.0", "250 2.1.5", "354", "250 2.0.0", "250 2.1.0", "553 5.6.7"], codes);
-        Assert.Equal(["møller@fabrikam.example"], Assert.Single(sender.Delivered).Envelope.Recipients);
+        var envelope = Assert.Single(sender.Delivered).Envelope;
+        Assert.Equal(["møller@fabrikam.example"], envelope.Recipients);
+        Assert.Contains(" with UTF8SMTPA id ", envelope.TraceHeader, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -164,13 +164,14 @@ public sealed class SmtpSession(string id, IPAddress remoteAddress, SmtpTranspor
     public DataPace DataPace => new(Options.DataTimeout, Options.MinDataRate, Options.MinDataRateGracePeriod);
 
     /// <summary>
-    /// Relay's trace field (RFC 5321 §4.4) with the protocol name of RFC 3848 (ESMTP, ESMTPS, ESMTPA, ESMTPSA), the TLS
-    /// session and the login, the last two in Postfix's words so that tools reading Postfix headers read these too.
+    /// Relay's trace field (RFC 5321 §4.4) with the protocol name of RFC 3848 (ESMTP, ESMTPS, ESMTPA, ESMTPSA; UTF8SMTP…
+    /// for an SMTPUTF8 transaction, RFC 6531 §3.7.3), the TLS session and the login, the last two in Postfix's words so
+    /// that tools reading Postfix headers read these too.
     /// </summary>
     public string BuildReceivedHeader(MailTransaction transaction)
     {
         var tls = Transport.Tls;
-        var protocol = new StringBuilder(IsExtended ? "ESMTP" : "SMTP");
+        var protocol = new StringBuilder(!IsExtended ? "SMTP" : transaction.SmtpUtf8 ? "UTF8SMTP" : "ESMTP");
         if (tls is not null && IsExtended)
         {
             protocol.Append('S');
