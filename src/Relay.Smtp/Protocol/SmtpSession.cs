@@ -217,15 +217,16 @@ public sealed class SmtpSession(string id, IPAddress remoteAddress, SmtpTranspor
             Error(SmtpReplies.CommandUnrecognized);
             return;
         }
-        if (!SmtpStateTable.TryGetTransition(State, commandLine.Verb, out var next))
-        {
-            await command.RefuseAsync(this, commandLine.Argument, SmtpReplies.BadSequence(SmtpStateTable.For(State).ExpectedText));
-            return;
-        }
-
-        Activity.Current?.AddEvent(new ActivityEvent("smtp.command", tags: new() { ["smtp.command"] = commandLine.Verb }));
+        // Refusing can read from the client too (an out-of-sequence BDAT is read to its end), so it is inside the try.
         try
         {
+            if (!SmtpStateTable.TryGetTransition(State, commandLine.Verb, out var next))
+            {
+                await command.RefuseAsync(this, commandLine.Argument, SmtpReplies.BadSequence(SmtpStateTable.For(State).ExpectedText));
+                return;
+            }
+
+            Activity.Current?.AddEvent(new ActivityEvent("smtp.command", tags: new() { ["smtp.command"] = commandLine.Verb }));
             if (await command.ExecuteAsync(this, commandLine.Argument, stopping))
             {
                 // A command that ended the transaction (BDAT LAST, a failed chunk) leaves no transaction state behind.
@@ -240,6 +241,11 @@ public sealed class SmtpSession(string id, IPAddress remoteAddress, SmtpTranspor
         {
             Logger.LogInformation("Session {SessionId} timed out during {Verb}: {Reason}", Id, commandLine.Verb, ex.Reply.Text);
             Close(ex.Reply);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // The host is stopping while a command waits for the client (an AUTH prompt): as between commands.
+            Close(SmtpReplies.ShuttingDown);
         }
     }
 }
