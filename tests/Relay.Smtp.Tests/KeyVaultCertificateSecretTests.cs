@@ -50,18 +50,6 @@ public class KeyVaultCertificateSecretTests
     }
 
     [Fact]
-    public void ACertificateWithoutItsPrivateKeyIsRefused()
-    {
-        using var certificate = LoopbackCertificate.Create("relay.test");
-        using var publicOnly = X509CertificateLoader.LoadCertificate(certificate.RawData);
-
-        var error = Assert.Throws<InvalidOperationException>(() => KeyVaultCertificateSecret.Load(
-            Convert.ToBase64String(publicOnly.Export(X509ContentType.Pkcs12)), "application/x-pkcs12"));
-
-        Assert.Contains("no private key", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public void APkcs12SecretThatIsNotBase64IsRefused() =>
         Assert.Throws<FormatException>(() => KeyVaultCertificateSecret.Load("not base64!", "application/x-pkcs12"));
 
@@ -93,7 +81,7 @@ public class KeyVaultCertificateSecretTests
     }
 
     [Fact]
-    public void AReplacementWithoutAPrivateKeyLeavesTheCertificateInUse()
+    public void ASecretWithoutThePrivateKeyIsRefusedAndTheCertificateInUseStays()
     {
         var options = Options.Create(new SmtpOptions { Tls = { KeyVaultCertificateName = "relay-tls" } });
         var server = new ServerCertificate(options, NullLogger<ServerCertificate>.Instance, TimeProvider.System);
@@ -101,9 +89,12 @@ public class KeyVaultCertificateSecretTests
         using var other = LoopbackCertificate.Create("relay.test other");
         using var publicOnly = X509CertificateLoader.LoadCertificate(other.RawData);
         server.Replace(inUse, []);
+        var (leaf, intermediates) = KeyVaultCertificateSecret.Load(
+            Convert.ToBase64String(publicOnly.Export(X509ContentType.Pkcs12)), "application/x-pkcs12");
 
-        Assert.Throws<InvalidOperationException>(() => server.Replace(publicOnly, []));
+        var error = Assert.Throws<InvalidOperationException>(() => server.Replace(leaf, intermediates));
 
+        Assert.Contains("no private key", error.Message, StringComparison.Ordinal);
         Assert.Equal(inUse.Thumbprint, server.Current!.Thumbprint);
     }
 }

@@ -12,10 +12,13 @@ internal static class KeyVaultCertificateSecret
     public const string Pkcs12ContentType = "application/x-pkcs12";
     public const string PemContentType = "application/x-pem-file";
 
-    /// <summary>The certificate with a private key, and the other certificates in the secret as intermediates.</summary>
+    /// <summary>
+    /// The certificate with a private key (or the first one, when none has a key: <see cref="ServerCertificate.Replace"/>
+    /// refuses it), and the other certificates in the secret as intermediates.
+    /// </summary>
     /// <exception cref="FormatException">A PKCS#12 secret that is not base64.</exception>
     /// <exception cref="System.Security.Cryptography.CryptographicException">Content that is not a certificate with a key.</exception>
-    /// <exception cref="InvalidOperationException">An unknown content type, or no private key.</exception>
+    /// <exception cref="InvalidOperationException">An unknown content type, or no certificate.</exception>
     public static (X509Certificate2 Leaf, X509Certificate2Collection Intermediates) Load(string value, string? contentType)
     {
         var (leaf, all) = contentType?.Trim().ToLowerInvariant() switch
@@ -25,10 +28,6 @@ internal static class KeyVaultCertificateSecret
             _ => throw new InvalidOperationException(
                 $"the secret's content type is '{contentType}', not {Pkcs12ContentType} or {PemContentType}; is it a Key Vault certificate?"),
         };
-        if (!leaf.HasPrivateKey)
-        {
-            throw new InvalidOperationException("the certificate has no private key (its Key Vault policy must make the key exportable).");
-        }
         var intermediates = new X509Certificate2Collection(all.Where(c => c.Thumbprint != leaf.Thumbprint).ToArray());
         return (leaf, intermediates);
     }
