@@ -137,7 +137,7 @@ public sealed class SmtpOptions : IValidatableObject
         if (ImplicitTlsPort is not null && !Tls.HasCertificate)
         {
             yield return new ValidationResult(
-                "Smtp:ImplicitTlsPort needs a certificate: set Smtp:Tls:CertificatePath.", [nameof(ImplicitTlsPort)]);
+                "Smtp:ImplicitTlsPort needs a certificate: set Smtp:Tls:CertificatePath or Smtp:Tls:KeyVaultCertificateName.", [nameof(ImplicitTlsPort)]);
         }
         if (ImplicitTlsPort is { } implicitPort && implicitPort != 0 && implicitPort == Port)
         {

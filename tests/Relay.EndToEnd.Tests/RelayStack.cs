@@ -48,11 +48,13 @@ public sealed class RelayStack : IAsyncDisposable
     /// Gives Relay.Smtp a fresh self-signed certificate in <see cref="CertificateDirectory"/> (cert.pem, key.pem), an
     /// implicit-TLS port, and leaves <c>Smtp:Tls:RequireForAuth</c> at its default.
     /// </param>
+    /// <param name="configureSmtp">Runs after <c>AddRelaySmtp</c> on Relay.Smtp's builder: test transports and credentials.</param>
     public static async Task<RelayStack> StartAsync(
         FakeMicrosoftCloud? cloud = null,
         IDictionary<string, string?>? senderSettings = null,
         IDictionary<string, string?>? smtpSettings = null,
-        bool tls = false)
+        bool tls = false,
+        Action<WebApplicationBuilder>? configureSmtp = null)
     {
         var stack = new RelayStack(Directory.CreateTempSubdirectory("relay-pickup-").FullName);
         if (tls)
@@ -112,7 +114,11 @@ public sealed class RelayStack : IAsyncDisposable
                 smtp["Smtp:ImplicitTlsPort"] = "0";
             }
             Merge(smtp, smtpSettings);
-            var smtpApp = stack.Build("Relay.Smtp", smtp, builder => builder.AddRelaySmtp());
+            var smtpApp = stack.Build("Relay.Smtp", smtp, builder =>
+            {
+                builder.AddRelaySmtp();
+                configureSmtp?.Invoke(builder);
+            });
             await smtpApp.StartAsync();
             var listeners = smtpApp.Services.GetRequiredService<SmtpListeners>();
             stack.SmtpPort = listeners.PlainEndPoint!.Port;

@@ -4,8 +4,8 @@ using System.Security.Cryptography;
 
 namespace Relay.Testing;
 
-/// <summary>An access token the fake issued.</summary>
-internal sealed record IssuedToken(string Value, string TenantId, string ClientId, DateTimeOffset ExpiresOn);
+/// <summary>An access token the fake issued; <paramref name="Audience"/> is the resource of the requested <c>{resource}/.default</c> scope.</summary>
+internal sealed record IssuedToken(string Value, string TenantId, string ClientId, DateTimeOffset ExpiresOn, string? Audience = null);
 
 /// <summary>The fake Entra ID state: registered apps and the access tokens issued to them.</summary>
 internal sealed class EntraDirectory
@@ -36,13 +36,14 @@ internal sealed class EntraDirectory
     public string? FindSecret(string tenantId, string clientId) =>
         _secretsByClientByTenant.TryGetValue(tenantId, out var secrets) && secrets.TryGetValue(clientId, out var secret) ? secret : null;
 
-    public IssuedToken Issue(string tenantId, string clientId, TimeSpan lifetime)
+    public IssuedToken Issue(string tenantId, string clientId, TimeSpan lifetime, string? audience = null)
     {
         var token = new IssuedToken(
             Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32)),
             tenantId,
             clientId,
-            DateTimeOffset.UtcNow + lifetime);
+            DateTimeOffset.UtcNow + lifetime,
+            audience);
         _tokens[token.Value] = token;
         return token;
     }

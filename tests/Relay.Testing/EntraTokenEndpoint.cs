@@ -62,7 +62,7 @@ internal sealed class EntraTokenEndpoint(EntraDirectory directory)
         }
 
         var lifetime = directory.TokenLifetime;
-        var token = directory.Issue(tenant, clientId, lifetime);
+        var token = directory.Issue(tenant, clientId, lifetime, Audience(form["scope"].ToString()));
         var expiresIn = (long)lifetime.TotalSeconds;
         return Results.Json(new { token_type = "Bearer", expires_in = expiresIn, ext_expires_in = expiresIn, access_token = token.Value });
     }
@@ -83,6 +83,14 @@ internal sealed class EntraTokenEndpoint(EntraDirectory directory)
         }
 
         return (NullIfEmpty(form["client_id"]), NullIfEmpty(form["client_secret"]));
+    }
+
+    /// <summary>The resource a client-credentials token is for: the <c>{resource}/.default</c> scope without its suffix.</summary>
+    private static string? Audience(string scope)
+    {
+        const string suffix = "/.default";
+        var resource = scope.Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(s => s.EndsWith(suffix, StringComparison.Ordinal));
+        return resource?[..^suffix.Length];
     }
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;

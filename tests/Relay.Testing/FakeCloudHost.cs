@@ -12,7 +12,7 @@ namespace Relay.Testing;
 /// <summary>Builds the Kestrel application behind <see cref="FakeMicrosoftCloud"/>.</summary>
 internal static class FakeCloudHost
 {
-    public static WebApplication Build(X509Certificate2 certificate, RequestJournal journal, EntraTokenEndpoint tokenEndpoint, SendMailEndpoint sendMailEndpoint)
+    public static WebApplication Build(X509Certificate2 certificate, RequestJournal journal, EntraTokenEndpoint tokenEndpoint, SendMailEndpoint sendMailEndpoint, KeyVaultEndpoint keyVaultEndpoint)
     {
         // The empty builder reads no configuration, so no environment variable or appsettings file can add an endpoint.
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
@@ -34,6 +34,7 @@ internal static class FakeCloudHost
         app.Use(journal.RecordAsync);
         app.MapPost("/{tenant}/oauth2/v2.0/token", tokenEndpoint.IssueAsync);
         app.MapPost("/v1.0/users/{id}/sendMail", sendMailEndpoint.SendAsync);
+        app.MapGet("/secrets/{name}/{version?}", keyVaultEndpoint.GetSecret);
         app.MapFallback("{**path}", (HttpContext context) => new GraphErrorResult(new GraphFault(
             StatusCodes.Status404NotFound, "ResourceNotFound", $"The fake Microsoft cloud has no endpoint for {context.Request.Method} {context.Request.Path}.")));
         return app;

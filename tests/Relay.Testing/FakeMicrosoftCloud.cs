@@ -1,13 +1,16 @@
+using System.Net;
 using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 
 namespace Relay.Testing;
 
 /// <summary>
-/// An in-process stand-in for Entra ID and Microsoft Graph sendMail: an HTTPS server on 127.0.0.1 (random port,
-/// self-signed certificate) that issues client-credentials tokens to registered apps, accepts sendMail requests
-/// authorized with them and records everything it receives.
+/// An in-process stand-in for Entra ID, Microsoft Graph sendMail and Key Vault secrets: an HTTPS server on 127.0.0.1
+/// (random port, self-signed certificate) that issues client-credentials tokens to registered apps, accepts sendMail
+/// requests authorized with them, serves secrets behind Key Vault's challenge and records everything it receives.
 /// </summary>
 public sealed class FakeMicrosoftCloud : IAsyncDisposable
 {
@@ -15,28 +18,34 @@ public sealed class FakeMicrosoftCloud : IAsyncDisposable
     private readonly EntraDirectory _directory;
     private readonly RequestJournal _journal;
     private readonly SendMailEndpoint _sendMail;
+    private readonly KeyVaultStore _keyVault;
 
-    private FakeMicrosoftCloud(WebApplication app, X509Certificate2 certificate, EntraDirectory directory, RequestJournal journal, SendMailEndpoint sendMail)
+    private FakeMicrosoftCloud(WebApplication app, X509Certificate2 certificate, EntraDirectory directory, RequestJournal journal, SendMailEndpoint sendMail, KeyVaultStore keyVault)
     {
         _app = app;
         _directory = directory;
         _journal = journal;
         _sendMail = sendMail;
+        _keyVault = keyVault;
         Certificate = certificate;
         var port = new Uri(app.Urls.Single()).Port;
         AuthorityHost = new Uri($"https://127.0.0.1:{port}/");
         GraphBaseUrl = $"https://127.0.0.1:{port}/v1.0";
+        KeyVaultUri = new Uri($"https://{KeyVaultStore.Host}:{port}/");
     }
 
     /// <summary>Starts a fake on a free loopback port with a new self-signed certificate.</summary>
     /// <param name="cancellationToken">Cancels the start.</param>
     public static async Task<FakeMicrosoftCloud> StartAsync(CancellationToken cancellationToken = default)
     {
-        var certificate = LoopbackCertificate.Create();
+        var certificate = LoopbackCertificate.Create(dnsNames: [$"*.{KeyVaultStore.ResourceHost}"]);
         var directory = new EntraDirectory();
         var journal = new RequestJournal();
         var sendMail = new SendMailEndpoint(directory, journal);
-        var app = FakeCloudHost.Build(certificate, journal, new EntraTokenEndpoint(directory), sendMail);
+        var keyVault = new KeyVaultStore();
+        FakeMicrosoftCloud? cloud = null;
+        var keyVaultEndpoint = new KeyVaultEndpoint(keyVault, directory, () => cloud!.AuthorityHost);
+        var app = FakeCloudHost.Build(certificate, journal, new EntraTokenEndpoint(directory), sendMail, keyVaultEndpoint);
         try
         {
             await app.StartAsync(cancellationToken);
@@ -48,7 +57,8 @@ public sealed class FakeMicrosoftCloud : IAsyncDisposable
             throw;
         }
 
-        return new FakeMicrosoftCloud(app, certificate, directory, journal, sendMail);
+        cloud = new FakeMicrosoftCloud(app, certificate, directory, journal, sendMail, keyVault);
+        return cloud;
     }
 
     /// <summary>The Entra authority host, <c>https://127.0.0.1:{port}/</c>, for <c>TokenCredentialOptions.AuthorityHost</c>.</summary>
@@ -62,7 +72,39 @@ public sealed class FakeMicrosoftCloud : IAsyncDisposable
     /// <summary>The Graph base URL, <c>https://127.0.0.1:{port}/v1.0</c>.</summary>
     public string GraphBaseUrl { get; }
 
-    /// <summary>The self-signed server certificate (SAN IP 127.0.0.1 and DNS localhost).</summary>
+    /// <summary>
+    /// The vault, <c>https://relay.vault.localhost:{port}/</c>, for <c>ConnectionStrings:secrets</c>. A host name rather
+    /// than 127.0.0.1 because Azure.Security.KeyVault accepts a challenge only when the vault's host ends with "." and the
+    /// challenge resource's host (as <c>NAME.vault.azure.net</c> ends with <c>.vault.azure.net</c>); the fake's resource is
+    /// <c>https://vault.localhost</c>. Names under <c>localhost</c> are loopback (RFC 6761 §6.3), and
+    /// <see cref="CreateTrustingHandler"/> connects them to 127.0.0.1 where the system resolver does not.
+    /// </summary>
+    public Uri KeyVaultUri { get; }
+
+    /// <summary>The tenant of the vault: its challenge asks for a token from this tenant. Register the reading app in it.</summary>
+    public string KeyVaultTenantId
+    {
+        get => _keyVault.TenantId;
+        set => _keyVault.TenantId = value;
+    }
+
+    /// <summary>The resource the vault's challenge names; tokens must be issued for <c>{KeyVaultResource}/.default</c>.</summary>
+    public string KeyVaultResource => KeyVaultStore.Resource;
+
+    /// <summary>How many requests reached the vault's secret endpoint, challenges and failures included.</summary>
+    public int KeyVaultRequestCount => _keyVault.RequestCount;
+
+    /// <summary>
+    /// Called with the secret name for each authorized secret request: return null to answer normally, or a
+    /// <see cref="KeyVaultFault"/> to fail it. Called on server threads.
+    /// </summary>
+    public Func<string, KeyVaultFault?>? KeyVaultFault
+    {
+        get => _keyVault.Fault;
+        set => _keyVault.Fault = value;
+    }
+
+    /// <summary>The self-signed server certificate (SAN IP 127.0.0.1, DNS localhost and *.vault.localhost).</summary>
     public X509Certificate2 Certificate { get; }
 
     /// <summary>How long issued tokens live; sent as <c>expires_in</c> and <c>ext_expires_in</c> (whole seconds). Defaults to one hour.</summary>
@@ -105,7 +147,32 @@ public sealed class FakeMicrosoftCloud : IAsyncDisposable
                 RemoteCertificateValidationCallback = (_, certificate, _, _) =>
                     certificate is not null && certificate.GetRawCertData().AsSpan().SequenceEqual(trusted),
             },
+            ConnectCallback = ConnectAsync,
         };
+    }
+
+    /// <summary>Connects as the default handler does, except that names under <c>localhost</c> go to 127.0.0.1 (RFC 6761 §6.3).</summary>
+    private static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    {
+        var host = context.DnsEndPoint.Host;
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            if (host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase))
+            {
+                await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, context.DnsEndPoint.Port), cancellationToken);
+            }
+            else
+            {
+                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+            }
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Registers an app in a tenant (creating the tenant on first use) so it can get tokens with this secret.</summary>
@@ -114,6 +181,36 @@ public sealed class FakeMicrosoftCloud : IAsyncDisposable
     /// <param name="clientSecret">The client secret, compared exactly.</param>
     public void RegisterApp(string tenantId, string clientId, string clientSecret) =>
         _directory.Register(tenantId, clientId, clientSecret);
+
+    /// <summary>Adds a new version of a secret to the vault (creating the secret on first use) and returns the version.</summary>
+    /// <param name="name">The secret name.</param>
+    /// <param name="value">The secret value.</param>
+    /// <param name="contentType">The content type stored with the secret, or null.</param>
+    public string SetSecret(string name, string value, string? contentType = null) =>
+        _keyVault.Add(name, value, contentType, managed: false);
+
+    /// <summary>
+    /// Adds a new version of a Key Vault certificate as Key Vault exposes it through the secret of the same name:
+    /// <c>application/x-pkcs12</c> is the base64 PKCS#12 without a password, <c>application/x-pem-file</c> the PKCS#8
+    /// private key followed by the certificate. Returns the version.
+    /// </summary>
+    /// <param name="name">The certificate (and secret) name.</param>
+    /// <param name="certificate">A certificate with an exportable private key.</param>
+    /// <param name="contentType"><c>application/x-pkcs12</c> or <c>application/x-pem-file</c>, as in the certificate policy.</param>
+    public string ImportCertificate(string name, X509Certificate2 certificate, string contentType = "application/x-pkcs12")
+    {
+        var value = contentType switch
+        {
+            "application/x-pkcs12" => Convert.ToBase64String(certificate.Export(X509ContentType.Pkcs12)),
+            "application/x-pem-file" => PrivateKeyPem(certificate) + "\n" + certificate.ExportCertificatePem() + "\n",
+            _ => throw new ArgumentException($"Key Vault certificates are application/x-pkcs12 or application/x-pem-file, not {contentType}.", nameof(contentType)),
+        };
+        return _keyVault.Add(name, value, contentType, managed: true);
+    }
+
+    private static string PrivateKeyPem(X509Certificate2 certificate) =>
+        (certificate.GetRSAPrivateKey() as AsymmetricAlgorithm ?? certificate.GetECDsaPrivateKey())?.ExportPkcs8PrivateKeyPem()
+        ?? throw new ArgumentException("The certificate has no RSA or ECDSA private key.", nameof(certificate));
 
     /// <summary>Forgets every issued access token, so Graph rejects them with 401 <c>InvalidAuthenticationToken</c>.</summary>
     public void RevokeTokens() => _directory.RevokeTokens();

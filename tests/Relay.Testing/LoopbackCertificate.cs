@@ -10,10 +10,12 @@ public static class LoopbackCertificate
     private const string ServerAuthenticationOid = "1.3.6.1.5.5.7.3.1";
 
     /// <summary>A certificate with its private key, ready for SslStream.</summary>
-    public static X509Certificate2 Create(string commonName = "Relay.Testing fake Microsoft cloud")
+    /// <param name="commonName">The subject's CN.</param>
+    /// <param name="dnsNames">Host names the certificate covers besides 127.0.0.1 and localhost.</param>
+    public static X509Certificate2 Create(string commonName = "Relay.Testing fake Microsoft cloud", IEnumerable<string>? dnsNames = null)
     {
         using var key = RSA.Create(2048);
-        using var ephemeral = CreateSelfSigned(commonName, key);
+        using var ephemeral = CreateSelfSigned(commonName, key, dnsNames);
 
         // A round trip through PKCS#12 gives a certificate whose private key SslStream can use on every platform.
         return X509CertificateLoader.LoadPkcs12(ephemeral.Export(X509ContentType.Pfx), password: null);
@@ -32,13 +34,17 @@ public static class LoopbackCertificate
         return X509CertificateLoader.LoadCertificate(certificate.RawData);
     }
 
-    private static X509Certificate2 CreateSelfSigned(string commonName, RSA key)
+    private static X509Certificate2 CreateSelfSigned(string commonName, RSA key, IEnumerable<string>? dnsNames = null)
     {
         var request = new CertificateRequest($"CN={commonName}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
 
         var subjectAlternativeNames = new SubjectAlternativeNameBuilder();
         subjectAlternativeNames.AddIpAddress(IPAddress.Loopback);
         subjectAlternativeNames.AddDnsName("localhost");
+        foreach (var dnsName in dnsNames ?? [])
+        {
+            subjectAlternativeNames.AddDnsName(dnsName);
+        }
         request.CertificateExtensions.Add(subjectAlternativeNames.Build());
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: false, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, critical: true));

@@ -17,12 +17,17 @@ public static class SmtpHostingExtensions
     /// <summary>The SMTP listeners on Kestrel, their options and policies, and the gRPC client for Relay.Sender.</summary>
     public static WebApplicationBuilder AddRelaySmtp(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<SmtpOptions>().BindConfiguration(SmtpOptions.SectionName).ValidateOnStart();
+        builder.AddRelayKeyVault();
+        builder.Services.AddOptions<SmtpOptions>().BindConfiguration(SmtpOptions.SectionName).ValidateOnStart()
+            .Validate<IOptions<KeyVaultOptions>>((smtp, vault) => !smtp.Tls.HasKeyVaultCertificate || vault.Value.IsConfigured,
+                $"Smtp:Tls:KeyVaultCertificateName needs the vault: set {KeyVaultOptions.ConfigurationKey} to its URI (https://NAME.vault.azure.net/).");
         builder.Services.AddSingleton<IValidateOptions<SmtpOptions>, SmtpOptionsValidator>();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ConnectionLimiter>();
         builder.Services.AddSingleton<AuthFailureThrottle>();
         builder.Services.AddSingleton<ServerCertificate>();
+        // Hosted services start before Kestrel, so a Key Vault certificate is loaded (or start-up stopped) before a client connects.
+        builder.Services.AddHostedService<KeyVaultCertificateRefresher>();
         builder.Services.AddSingleton<SmtpListeners>();
         builder.Services.AddSingleton<SmtpConnectionHandler>();
         builder.Services.AddSingleton<ISenderClient, GrpcSenderClient>();
@@ -71,7 +76,7 @@ public static class SmtpHostingExtensions
             smtp.BindAddress, smtp.Port, smtp.Tls.HasCertificate ? "offered" : "off", smtp.ImplicitTlsPort?.ToString() ?? "off");
         if (!smtp.Tls.HasCertificate && smtp.Tls.RequireForAuth && !IPAddress.IsLoopback(IPAddress.Parse(smtp.BindAddress)))
         {
-            logger.LogWarning("No TLS certificate (Smtp:Tls:CertificatePath) and Smtp:Tls:RequireForAuth is on: only loopback clients " +
+            logger.LogWarning("No TLS certificate (Smtp:Tls:CertificatePath or Smtp:Tls:KeyVaultCertificateName) and Smtp:Tls:RequireForAuth is on: only loopback clients " +
                 "can log in. Configure a certificate, or set Smtp:Tls:RequireForAuth=false to accept passwords in clear text.");
         }
         if (!smtp.Tls.RequireForAuth)

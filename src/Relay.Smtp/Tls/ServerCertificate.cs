@@ -11,6 +11,8 @@ namespace Relay.Smtp.Tls;
 /// are compared with what was loaded, so a renewed certificate (certbot, a Kubernetes or Container Apps secret mount,
 /// an operator copying files) is used from the next handshake on without a restart. A replacement that cannot be
 /// loaded (half-written, key not matching) is logged once and the previous certificate stays in use.
+/// With <c>Smtp:Tls:KeyVaultCertificateName</c> there are no files: <see cref="KeyVaultCertificateRefresher"/> loads the
+/// certificate before the listeners start and hands each new version to <see cref="Replace"/>.
 /// </summary>
 public sealed partial class ServerCertificate
 {
@@ -28,7 +30,7 @@ public sealed partial class ServerCertificate
         _options = options.Value.Tls;
         _logger = logger;
         _time = time;
-        if (!IsConfigured)
+        if (!_options.HasCertificateFile)
         {
             return;
         }
@@ -43,6 +45,7 @@ public sealed partial class ServerCertificate
         }
     }
 
+    /// <summary>A certificate is configured (files or Key Vault): STARTTLS is offered.</summary>
     public bool IsConfigured => _options.HasCertificate;
 
     /// <summary>The certificate now in use (after any reload); null when TLS is not configured.</summary>
@@ -57,9 +60,29 @@ public sealed partial class ServerCertificate
         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
     };
 
+    /// <summary>
+    /// Puts a certificate from memory in use (Key Vault); the next handshake presents it. Throws, leaving the certificate
+    /// in use unchanged, when it has no private key or cannot be prepared for TLS.
+    /// </summary>
+    internal X509Certificate2 Replace(X509Certificate2 leaf, X509Certificate2Collection intermediates)
+    {
+        if (!leaf.HasPrivateKey)
+        {
+            throw new InvalidOperationException("the certificate has no private key (its Key Vault policy must make the key exportable).");
+        }
+        var loaded = Prepare(leaf, intermediates, default, "Key Vault renews it when its certificate policy says so");
+        Volatile.Write(ref _current, loaded);
+        return loaded.Certificate;
+    }
+
     private Loaded Refresh()
     {
-        var current = _current ?? throw new InvalidOperationException("Smtp:Tls:CertificatePath is not set.");
+        var current = Volatile.Read(ref _current)
+            ?? throw new InvalidOperationException("No TLS certificate is loaded (Smtp:Tls:CertificatePath or Smtp:Tls:KeyVaultCertificateName).");
+        if (!_options.HasCertificateFile)
+        {
+            return current;
+        }
         Stamp stamp;
         try
         {
@@ -100,6 +123,11 @@ public sealed partial class ServerCertificate
         {
             throw new InvalidOperationException("the certificate has no private key (set Smtp:Tls:KeyPath to the key file).");
         }
+        return Prepare(leaf, intermediates, stamp, "replacing the files is enough");
+    }
+
+    private Loaded Prepare(X509Certificate2 leaf, X509Certificate2Collection intermediates, Stamp stamp, string renewal)
+    {
         if (OperatingSystem.IsWindows())
         {
             // SChannel cannot use the ephemeral key of a PEM import; a PKCS#12 round trip gives it a usable one.
@@ -108,7 +136,7 @@ public sealed partial class ServerCertificate
         var notAfter = new DateTimeOffset(leaf.NotAfter.ToUniversalTime());
         if (notAfter - _time.GetUtcNow() < ExpiryWarning)
         {
-            LogExpiring(_logger, leaf.Subject, leaf.NotAfter);
+            LogExpiring(_logger, leaf.Subject, leaf.NotAfter, renewal);
         }
         var context = SslStreamCertificateContext.Create(leaf, intermediates, offline: true);
         return new Loaded(leaf, context, stamp);
@@ -166,6 +194,6 @@ public sealed partial class ServerCertificate
     [LoggerMessage(Level = LogLevel.Warning, Message = "TLS certificate {Path} changed but could not be loaded; the previous certificate stays in use: {Reason}")]
     private static partial void LogReloadFailed(ILogger logger, string path, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "TLS certificate {Subject} expires {NotAfter:u}; renew it (replacing the files is enough)")]
-    private static partial void LogExpiring(ILogger logger, string subject, DateTime notAfter);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "TLS certificate {Subject} expires {NotAfter:u}; renew it ({Renewal})")]
+    private static partial void LogExpiring(ILogger logger, string subject, DateTime notAfter, string renewal);
 }
