@@ -51,6 +51,18 @@ public class SessionLimitTests
     }
 
     [Fact]
+    public async Task FailedLoginsCountAsProtocolErrorsEvenWithTheLockoutOff()
+    {
+        var sender = new FakeSenderClient();
+        var output = await SessionHarness.RunAsync(
+            $"EHLO x\r\n{string.Concat(Enumerable.Repeat($"AUTH PLAIN {WrongLogin}\r\n", 10))}",
+            Segmentation.Whole, sender, SessionHarness.Options(o => (o.AuthFailureLimit, o.MaxBadCommands) = (0, 3)));
+
+        Assert.Equal(["220", "250", "535 5.7.8", "535 5.7.8", "535 5.7.8", "421 4.7.0"], SessionHarness.ReplyCodes(output));
+        Assert.Equal(3, sender.Logins.Count);
+    }
+
+    [Fact]
     public async Task ATemporaryAuthFailureDoesNotCountTowardsTheLockout()
     {
         var sender = new FakeSenderClient { Unreachable = true };

@@ -31,7 +31,7 @@ public sealed partial class MailSubmissionService(
     public override async Task<SubmitReply> Submit(IAsyncStreamReader<SubmitRequest> requestStream, ServerCallContext context)
     {
         var cancellationToken = context.CancellationToken;
-        if (!await requestStream.MoveNext(cancellationToken) || requestStream.Current.PartCase != SubmitRequest.PartOneofCase.Envelope)
+        if (!await ReadNextAsync(requestStream, null, cancellationToken) || requestStream.Current.PartCase != SubmitRequest.PartOneofCase.Envelope)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, "The first message of a submission must be the envelope."));
         }
@@ -39,7 +39,7 @@ public sealed partial class MailSubmissionService(
 
         var options = delivery.Value;
         await using var body = new MessageSpool(options.SpoolDirectory ?? Path.Combine(Path.GetTempPath(), "relay-spool"), options.MemoryThreshold);
-        while (await requestStream.MoveNext(cancellationToken))
+        while (await ReadNextAsync(requestStream, envelope.QueueId, cancellationToken))
         {
             if (requestStream.Current.PartCase != SubmitRequest.PartOneofCase.Chunk)
             {
@@ -52,6 +52,27 @@ public sealed partial class MailSubmissionService(
         var reply = await processor.ProcessAsync(envelope, body, cancellationToken);
         return new SubmitReply { Reply = reply, QueueId = envelope.QueueId };
     }
+
+    /// <summary>
+    /// Reads the next part of a submission. Relay.Smtp resets the stream when its client leaves mid-message (that is how
+    /// it abandons one); the reset surfaces here as an IOException before the call's token is cancelled. It is an
+    /// ordinary end, not a fault: nothing is delivered and the call ends as cancelled.
+    /// </summary>
+    private async Task<bool> ReadNextAsync(IAsyncStreamReader<SubmitRequest> requestStream, string? queueId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await requestStream.MoveNext(cancellationToken);
+        }
+        catch (IOException ex)
+        {
+            LogSubmissionAbandoned(logger, queueId ?? "-", ex.Message);
+            throw new RpcException(new Status(StatusCode.Cancelled, "The submission was abandoned by its sender."));
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Submission {QueueId} abandoned by Relay.Smtp before its end; nothing delivered ({Reason})")]
+    private static partial void LogSubmissionAbandoned(ILogger logger, string queueId, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "AUTH failed in session {SessionId} from {ClientAddress}")]
     private static partial void LogAuthFailed(ILogger logger, string? sessionId, string? clientAddress);

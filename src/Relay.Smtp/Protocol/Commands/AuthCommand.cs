@@ -80,7 +80,8 @@ public sealed class AuthCommand : ISmtpCommand
 
     /// <summary>
     /// Answers a rejected login after <c>Smtp:AuthFailureDelay</c>. Only a 5xx verdict on the credentials counts
-    /// towards the lockout; a temporary failure (Relay.Sender or Entra unreachable) is not the client's doing.
+    /// towards the lockout and <c>Smtp:MaxBadCommands</c>; a temporary failure (Relay.Sender or Entra unreachable) is
+    /// not the client's doing.
     /// </summary>
     private static async ValueTask RefuseLoginAsync(SmtpSession session, SmtpReply reply)
     {
@@ -94,7 +95,9 @@ public sealed class AuthCommand : ISmtpCommand
         {
             await Task.Delay(session.Options.AuthFailureDelay, session.Server.Time);
         }
-        session.Reply(reply);
+        // Counted as a protocol error too (as Postfix does), so one connection cannot guess without end even with the
+        // lockout off: each guess costs Relay.Sender a full password hash.
+        session.Error(reply);
         if (lockedOut)
         {
             session.Logger.LogWarning("Client {ClientAddress} locked out for {Duration} after {Count} failed logins",
