@@ -42,7 +42,9 @@ if (builder.ExecutionContext.IsPublishMode)
     var vault = builder.AddAzureKeyVault("secrets")
         .PublishAsExisting(builder.AddParameter("key-vault-name"), builder.AddParameter("key-vault-resource-group"));
     sender.WithReference(vault);
-    smtp.WithEnvironment("Smtp__BindAddress", "0.0.0.0");
+    // Smtp reads its TLS certificate from the same vault once Smtp__Tls__KeyVaultCertificateName names it.
+    smtp.WithReference(vault)
+        .WithEnvironment("Smtp__BindAddress", "0.0.0.0");
 }
 
 builder.Build().Run();
