@@ -35,8 +35,8 @@ public class KeyVaultCertificateTests
         var version = cloud.ImportCertificate(CertificateName, certificate, contentType);
 
         await using var stack = await StartAsync(cloud);
-        var startTls = await HandshakeAsync(stack.SmtpPort, SecureSocketOptions.StartTls, send: true);
-        var implicitTls = await HandshakeAsync(stack.ImplicitTlsPort!.Value, SecureSocketOptions.SslOnConnect);
+        var startTls = await SmtpClients.HandshakeAsync(stack.SmtpPort, SecureSocketOptions.StartTls, send: true);
+        var implicitTls = await SmtpClients.HandshakeAsync(stack.ImplicitTlsPort!.Value, SecureSocketOptions.SslOnConnect);
 
         Assert.Equal(certificate.Thumbprint, startTls.Thumbprint);
         Assert.Equal(certificate.Thumbprint, implicitTls.Thumbprint);
@@ -52,12 +52,12 @@ public class KeyVaultCertificateTests
         using var original = LoopbackCertificate.Create("relay.test original");
         cloud.ImportCertificate(CertificateName, original);
         await using var stack = await StartAsync(cloud);
-        var before = await HandshakeAsync(stack.SmtpPort, SecureSocketOptions.StartTls);
+        var before = await SmtpClients.HandshakeAsync(stack.SmtpPort, SecureSocketOptions.StartTls);
 
         using var renewed = LoopbackCertificate.Create("relay.test renewed");
         var version = cloud.ImportCertificate(CertificateName, renewed, "application/x-pem-file");
         var afterStartTls = await WaitForCertificateAsync(stack.SmtpPort, SecureSocketOptions.StartTls, renewed);
-        var afterImplicit = await HandshakeAsync(stack.ImplicitTlsPort!.Value, SecureSocketOptions.SslOnConnect);
+        var afterImplicit = await SmtpClients.HandshakeAsync(stack.ImplicitTlsPort!.Value, SecureSocketOptions.SslOnConnect);
 
         Assert.Equal(original.Thumbprint, before.Thumbprint);
         Assert.Equal(renewed.Thumbprint, afterStartTls.Thumbprint);
@@ -104,7 +104,7 @@ public class KeyVaultCertificateTests
         const string value = "aHVudGVyMg-truncated-upload";
         var bad = cloud.SetSecret(CertificateName, value, "application/x-pkcs12");
         await WaitForLogAsync(stack, line => line.StartsWith("Warning", StringComparison.Ordinal) && line.Contains(bad, StringComparison.Ordinal));
-        var duringBad = await HandshakeAsync(stack.SmtpPort, SecureSocketOptions.StartTls);
+        var duringBad = await SmtpClients.HandshakeAsync(stack.SmtpPort, SecureSocketOptions.StartTls);
         var requestsWhileBad = cloud.KeyVaultRequestCount;
         await WaitUntilAsync(() => cloud.KeyVaultRequestCount >= requestsWhileBad + 2);
 
@@ -132,7 +132,7 @@ public class KeyVaultCertificateTests
         await WaitForLogAsync(stack, line => line.StartsWith("Warning", StringComparison.Ordinal)
             && line.Contains($"TLS certificate {CertificateName} could not be read from Key Vault", StringComparison.Ordinal)
             && line.Contains("HTTP 403", StringComparison.Ordinal));
-        var whileRefused = await HandshakeAsync(stack.SmtpPort, SecureSocketOptions.StartTls);
+        var whileRefused = await SmtpClients.HandshakeAsync(stack.SmtpPort, SecureSocketOptions.StartTls);
 
         cloud.KeyVaultFault = null;
         var afterAccessRestored = await WaitForCertificateAsync(stack.SmtpPort, SecureSocketOptions.StartTls, renewed);
@@ -236,33 +236,13 @@ public class KeyVaultCertificateTests
             });
     }
 
-    /// <summary>Connects with MailKit, completes the TLS handshake (optionally logs in and sends), and returns the certificate the server presented.</summary>
-    private static async Task<X509Certificate2> HandshakeAsync(int port, SecureSocketOptions security, bool send = false)
-    {
-        X509Certificate2? presented = null;
-        using var client = new SmtpClient { Timeout = 30_000 };
-        client.ServerCertificateValidationCallback = (_, certificate, _, _) =>
-        {
-            presented = X509CertificateLoader.LoadCertificate(certificate!.GetRawCertData());
-            return true;
-        };
-        await client.ConnectAsync("127.0.0.1", port, security);
-        if (send)
-        {
-            await client.AuthenticateAsync(RelayStack.Account, RelayStack.Password);
-            await client.SendAsync(SmtpClients.Message("scanner@contoso.com", "alice@fabrikam.com"));
-        }
-        await client.DisconnectAsync(quit: true);
-        return presented ?? throw new InvalidOperationException("The server presented no certificate.");
-    }
-
     /// <summary>Handshakes until <paramref name="expected"/> is presented or <see cref="WaitLimit"/> passes; returns the last certificate seen.</summary>
     private static async Task<X509Certificate2> WaitForCertificateAsync(int port, SecureSocketOptions security, X509Certificate2 expected)
     {
         var deadline = DateTime.UtcNow + WaitLimit;
         while (true)
         {
-            var presented = await HandshakeAsync(port, security);
+            var presented = await SmtpClients.HandshakeAsync(port, security);
             if (presented.Thumbprint == expected.Thumbprint || DateTime.UtcNow > deadline)
             {
                 return presented;

@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using System.Net.Sockets;
 using System.Text;
 using MailKit.Net.Smtp;
@@ -23,6 +24,26 @@ internal static class SmtpClients
         var response = await client.SendAsync(message, sender, rcpts);
         await client.DisconnectAsync(quit: true);
         return response;
+    }
+
+    /// <summary>Connects with MailKit, completes the TLS handshake (optionally logs in and sends), and returns the certificate the server presented.</summary>
+    public static async Task<X509Certificate2> HandshakeAsync(int port, SecureSocketOptions security, bool send = false)
+    {
+        X509Certificate2? presented = null;
+        using var client = new SmtpClient { Timeout = 30_000 };
+        client.ServerCertificateValidationCallback = (_, certificate, _, _) =>
+        {
+            presented = X509CertificateLoader.LoadCertificate(certificate!.GetRawCertData());
+            return true;
+        };
+        await client.ConnectAsync("127.0.0.1", port, security);
+        if (send)
+        {
+            await client.AuthenticateAsync(RelayStack.Account, RelayStack.Password);
+            await client.SendAsync(SmtpClients.Message("scanner@contoso.com", "alice@fabrikam.com"));
+        }
+        await client.DisconnectAsync(quit: true);
+        return presented ?? throw new InvalidOperationException("The server presented no certificate.");
     }
 
     public static MimeMessage Message(string from, string to, string subject = "Scan", string body = "Hello from the printer.")

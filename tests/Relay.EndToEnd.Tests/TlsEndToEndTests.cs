@@ -18,7 +18,7 @@ public class TlsEndToEndTests
     {
         await using var stack = await RelayStack.StartAsync(tls: true);
 
-        var presented = await SendAsync(stack, stack.SmtpPort, SecureSocketOptions.StartTls);
+        var presented = await SmtpClients.HandshakeAsync(stack.SmtpPort, SecureSocketOptions.StartTls, send: true);
 
         Assert.Equal(stack.Certificate!.Thumbprint, presented.Thumbprint);
         var stored = await MimeMessage.LoadAsync(Assert.Single(Directory.GetFiles(stack.PickupDirectory, "*.eml")));
@@ -33,7 +33,7 @@ public class TlsEndToEndTests
     {
         await using var stack = await RelayStack.StartAsync(tls: true);
 
-        var presented = await SendAsync(stack, stack.ImplicitTlsPort!.Value, SecureSocketOptions.SslOnConnect);
+        var presented = await SmtpClients.HandshakeAsync(stack.ImplicitTlsPort!.Value, SecureSocketOptions.SslOnConnect, send: true);
 
         Assert.Equal(stack.Certificate!.Thumbprint, presented.Thumbprint);
         Assert.Single(Directory.GetFiles(stack.PickupDirectory, "*.eml"));
@@ -43,11 +43,11 @@ public class TlsEndToEndTests
     public async Task ReplacedPemFilesAreUsedByTheNextStartTlsWithoutARestart()
     {
         await using var stack = await RelayStack.StartAsync(tls: true);
-        var before = await SendAsync(stack, stack.SmtpPort, SecureSocketOptions.StartTls);
+        var before = await SmtpClients.HandshakeAsync(stack.SmtpPort, SecureSocketOptions.StartTls, send: true);
 
         var renewed = LoopbackCertificate.WritePemFiles(stack.CertificateDirectory!, "relay.test renewed");
-        var afterStartTls = await SendAsync(stack, stack.SmtpPort, SecureSocketOptions.StartTls);
-        var afterImplicit = await SendAsync(stack, stack.ImplicitTlsPort!.Value, SecureSocketOptions.SslOnConnect);
+        var afterStartTls = await SmtpClients.HandshakeAsync(stack.SmtpPort, SecureSocketOptions.StartTls, send: true);
+        var afterImplicit = await SmtpClients.HandshakeAsync(stack.ImplicitTlsPort!.Value, SecureSocketOptions.SslOnConnect, send: true);
 
         Assert.Equal(stack.Certificate!.Thumbprint, before.Thumbprint);
         Assert.NotEqual(before.Thumbprint, renewed.Thumbprint);
@@ -62,7 +62,7 @@ public class TlsEndToEndTests
         await using var stack = await RelayStack.StartAsync(tls: true);
         await File.WriteAllTextAsync(Path.Combine(stack.CertificateDirectory!, "key.pem"), "-----BEGIN PRIVATE KEY-----\ntruncated");
 
-        var presented = await SendAsync(stack, stack.SmtpPort, SecureSocketOptions.StartTls);
+        var presented = await SmtpClients.HandshakeAsync(stack.SmtpPort, SecureSocketOptions.StartTls, send: true);
 
         Assert.Equal(stack.Certificate!.Thumbprint, presented.Thumbprint);
         Assert.Contains(stack.Logs, line => line.StartsWith("Warning", StringComparison.Ordinal) && line.Contains("could not be loaded", StringComparison.Ordinal));
@@ -123,21 +123,5 @@ public class TlsEndToEndTests
                 return line;
             }
         }
-    }
-
-    private static async Task<X509Certificate2> SendAsync(RelayStack stack, int port, SecureSocketOptions security)
-    {
-        X509Certificate2? presented = null;
-        using var client = new SmtpClient { Timeout = 60_000 };
-        client.ServerCertificateValidationCallback = (_, certificate, _, _) =>
-        {
-            presented = X509CertificateLoader.LoadCertificate(certificate!.GetRawCertData());
-            return true;
-        };
-        await client.ConnectAsync("127.0.0.1", port, security);
-        await client.AuthenticateAsync(RelayStack.Account, RelayStack.Password);
-        await client.SendAsync(SmtpClients.Message("scanner@contoso.com", "alice@fabrikam.com"));
-        await client.DisconnectAsync(quit: true);
-        return presented!;
     }
 }
