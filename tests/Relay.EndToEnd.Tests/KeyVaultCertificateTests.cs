@@ -149,10 +149,10 @@ public class KeyVaultCertificateTests
         cloud.ImportCertificate(CertificateName, certificate);
         await using var stack = await StartAsync(cloud);
 
-        // Start-up (a challenge and the authorized retry) and then a few refreshes.
-        await WaitUntilAsync(() => cloud.KeyVaultRequestCount >= 5);
+        // Start-up (a challenge and the authorized retry of the configuration's list, the certificate) and then a few refreshes.
+        await WaitUntilAsync(() => cloud.KeyVaultRequestCount >= 6);
 
-        var vaultRequests = cloud.Requests.Where(request => request.Path.StartsWith("/secrets/", StringComparison.Ordinal)).ToList();
+        var vaultRequests = cloud.Requests.Where(request => request.Path.StartsWith("/secrets", StringComparison.Ordinal)).ToList();
         var challenged = vaultRequests[0];
         Assert.False(challenged.Headers.ContainsKey("Authorization"));
         Assert.Equal((int)HttpStatusCode.Unauthorized, challenged.StatusCode);
@@ -184,9 +184,9 @@ public class KeyVaultCertificateTests
     [Fact]
     public async Task AKeyVaultCertificateAndACertificateFileTogetherFailAtStartNamingBothKeys()
     {
+        // No vault: with one, Relay.Smtp would read its configuration from it before validating options.
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => RelayStack.StartAsync(tls: true, smtpSettings: new Dictionary<string, string?>
         {
-            ["ConnectionStrings:secrets"] = "https://relay.vault.azure.net/",
             ["Smtp:Tls:KeyVaultCertificateName"] = CertificateName,
         }));
 
@@ -215,6 +215,15 @@ public class KeyVaultCertificateTests
     private static Task<RelayStack> StartAsync(FakeMicrosoftCloud cloud)
     {
         cloud.RegisterApp(cloud.KeyVaultTenantId, ReaderClientId, ReaderClientSecret);
+        // One identity for both readers of the vault, the configuration source and the certificate, as in Azure where both
+        // are the app's managed identity.
+        var credential = new ClientSecretCredential(cloud.KeyVaultTenantId, ReaderClientId, ReaderClientSecret,
+            new ClientSecretCredentialOptions
+            {
+                AuthorityHost = cloud.AuthorityHost,
+                DisableInstanceDiscovery = true,
+                Transport = new HttpClientTransport(cloud.CreateTrustingHandler()),
+            });
         return RelayStack.StartAsync(
             smtpSettings: new Dictionary<string, string?>
             {
@@ -225,14 +234,13 @@ public class KeyVaultCertificateTests
             },
             configureSmtp: builder =>
             {
-                builder.Services.AddSingleton<TokenCredential>(new ClientSecretCredential(cloud.KeyVaultTenantId, ReaderClientId, ReaderClientSecret,
-                    new ClientSecretCredentialOptions
-                    {
-                        AuthorityHost = cloud.AuthorityHost,
-                        DisableInstanceDiscovery = true,
-                        Transport = new HttpClientTransport(cloud.CreateTrustingHandler()),
-                    }));
+                builder.Services.AddSingleton<TokenCredential>(credential);
                 builder.Services.AddHttpClient(KeyVaultExtensions.HttpClientName).ConfigurePrimaryHttpMessageHandler(cloud.CreateTrustingHandler);
+            },
+            configureKeyVault: keyVault =>
+            {
+                keyVault.Credential = credential;
+                keyVault.Transport = new HttpClientTransport(cloud.CreateTrustingHandler());
             });
     }
 

@@ -49,12 +49,20 @@ public sealed class RelayStack : IAsyncDisposable
     /// implicit-TLS port, and leaves <c>Smtp:Tls:RequireForAuth</c> at its default.
     /// </param>
     /// <param name="configureSmtp">Runs after <c>AddRelaySmtp</c> on Relay.Smtp's builder: test transports and credentials.</param>
+    /// <param name="configureKeyVault">
+    /// The identity and transport both services read their configuration from Key Vault with, when their settings name a
+    /// vault (<c>ConnectionStrings:secrets</c>); as in Program.cs, the vault is added after the settings and wins over them.
+    /// </param>
+    /// <param name="configureSender">Runs after <c>AddRelaySender</c> on Relay.Sender's builder.</param>
+    /// <remarks>A null value in <paramref name="senderSettings"/> or <paramref name="smtpSettings"/> removes that default setting.</remarks>
     public static async Task<RelayStack> StartAsync(
         FakeMicrosoftCloud? cloud = null,
         IDictionary<string, string?>? senderSettings = null,
         IDictionary<string, string?>? smtpSettings = null,
         bool tls = false,
-        Action<WebApplicationBuilder>? configureSmtp = null)
+        Action<WebApplicationBuilder>? configureSmtp = null,
+        Action<KeyVaultClientSettings>? configureKeyVault = null,
+        Action<WebApplicationBuilder>? configureSender = null)
     {
         var stack = new RelayStack(Directory.CreateTempSubdirectory("relay-pickup-").FullName);
         if (tls)
@@ -85,7 +93,7 @@ public sealed class RelayStack : IAsyncDisposable
 
         try
         {
-            var senderApp = stack.Build("Relay.Sender", sender, builder =>
+            var senderApp = stack.Build("Relay.Sender", sender, configureKeyVault, builder =>
             {
                 builder.AddRelaySender();
                 if (cloud is not null)
@@ -94,6 +102,7 @@ public sealed class RelayStack : IAsyncDisposable
                     builder.Services.AddHttpClient(GraphClientProvider.GraphHttpClient).ConfigurePrimaryHttpMessageHandler(cloud.CreateTrustingHandler);
                     builder.Services.AddHttpClient(GraphClientProvider.EntraHttpClient).ConfigurePrimaryHttpMessageHandler(cloud.CreateTrustingHandler);
                 }
+                configureSender?.Invoke(builder);
             });
             senderApp.MapRelaySender();
             await senderApp.StartAsync();
@@ -114,7 +123,7 @@ public sealed class RelayStack : IAsyncDisposable
                 smtp["Smtp:ImplicitTlsPort"] = "0";
             }
             Merge(smtp, smtpSettings);
-            var smtpApp = stack.Build("Relay.Smtp", smtp, builder =>
+            var smtpApp = stack.Build("Relay.Smtp", smtp, configureKeyVault, builder =>
             {
                 builder.AddRelaySmtp();
                 configureSmtp?.Invoke(builder);
@@ -147,7 +156,7 @@ public sealed class RelayStack : IAsyncDisposable
         }
     }
 
-    private WebApplication Build(string name, Dictionary<string, string?> settings, Action<WebApplicationBuilder> configure)
+    private WebApplication Build(string name, Dictionary<string, string?> settings, Action<KeyVaultClientSettings>? configureKeyVault, Action<WebApplicationBuilder> configure)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -161,6 +170,7 @@ public sealed class RelayStack : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Debug);
         builder.Logging.AddProvider(new CapturingLoggerProvider(Logs));
+        builder.AddRelayKeyVaultConfiguration(configureKeyVault);
         builder.AddServiceDefaults();
         configure(builder);
         var app = builder.Build();
@@ -172,7 +182,14 @@ public sealed class RelayStack : IAsyncDisposable
     {
         foreach (var (key, value) in source ?? new Dictionary<string, string?>())
         {
-            target[key] = value;
+            if (value is null)
+            {
+                target.Remove(key);
+            }
+            else
+            {
+                target[key] = value;
+            }
         }
     }
 }
