@@ -21,8 +21,6 @@ namespace Relay.EndToEnd.Tests;
 public class KeyVaultCertificateTests
 {
     private const string CertificateName = "relay-smtp-tls";
-    private const string ReaderClientId = "44444444-4444-4444-4444-444444444444";
-    private const string ReaderClientSecret = "key-vault-reader-secret-value";
     private static readonly TimeSpan WaitLimit = TimeSpan.FromSeconds(30);
 
     [Theory]
@@ -166,7 +164,7 @@ public class KeyVaultCertificateTests
         var tokenRequest = Assert.Single(cloud.Requests, request => request.Path.EndsWith("/oauth2/v2.0/token", StringComparison.Ordinal));
         Assert.Equal($"/{cloud.KeyVaultTenantId}/oauth2/v2.0/token", tokenRequest.Path);
         Assert.Contains("scope=" + Uri.EscapeDataString($"{cloud.KeyVaultResource}/.default"), System.Text.Encoding.UTF8.GetString(tokenRequest.Body), StringComparison.Ordinal);
-        Assert.DoesNotContain(stack.Logs, line => line.Contains(ReaderClientSecret, StringComparison.Ordinal));
+        Assert.DoesNotContain(stack.Logs, line => line.Contains(KeyVaultReader.ClientSecret, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -214,16 +212,9 @@ public class KeyVaultCertificateTests
     /// </summary>
     private static Task<RelayStack> StartAsync(FakeMicrosoftCloud cloud)
     {
-        cloud.RegisterApp(cloud.KeyVaultTenantId, ReaderClientId, ReaderClientSecret);
         // One identity for both readers of the vault, the configuration source and the certificate, as in Azure where both
         // are the app's managed identity.
-        var credential = new ClientSecretCredential(cloud.KeyVaultTenantId, ReaderClientId, ReaderClientSecret,
-            new ClientSecretCredentialOptions
-            {
-                AuthorityHost = cloud.AuthorityHost,
-                DisableInstanceDiscovery = true,
-                Transport = new HttpClientTransport(cloud.CreateTrustingHandler()),
-            });
+        var credential = KeyVaultReader.Register(cloud);
         return RelayStack.StartAsync(
             smtpSettings: new Dictionary<string, string?>
             {
@@ -237,11 +228,7 @@ public class KeyVaultCertificateTests
                 builder.Services.AddSingleton<TokenCredential>(credential);
                 builder.Services.AddHttpClient(KeyVaultExtensions.HttpClientName).ConfigurePrimaryHttpMessageHandler(cloud.CreateTrustingHandler);
             },
-            configureKeyVault: keyVault =>
-            {
-                keyVault.Credential = credential;
-                keyVault.Transport = new HttpClientTransport(cloud.CreateTrustingHandler());
-            });
+            configureKeyVault: KeyVaultReader.Settings(cloud, credential));
     }
 
     /// <summary>Handshakes until <paramref name="expected"/> is presented or <see cref="WaitLimit"/> passes; returns the last certificate seen.</summary>

@@ -22,6 +22,9 @@ public sealed class RelayStack : IAsyncDisposable
     public const string Password = "correct horse battery staple";
     public const string AllowedSender = "*@contoso.com";
 
+    /// <summary>The client secret of Relay's app registration in the fake cloud (<c>Graph:ClientSecret</c>).</summary>
+    public const string GraphClientSecret = "relay-app-secret-value";
+
     // Hashing at the minimum cost keeps the suite fast; production defaults to 600,000 iterations.
     private static readonly string PasswordHashText = PasswordHash.Create(Password, PasswordHash.MinimumIterations).ToString();
 
@@ -81,13 +84,12 @@ public sealed class RelayStack : IAsyncDisposable
         {
             const string tenant = "11111111-1111-1111-1111-111111111111";
             const string client = "22222222-2222-2222-2222-222222222222";
-            const string secret = "relay-app-secret-value";
-            cloud.RegisterApp(tenant, client, secret);
+            cloud.RegisterApp(tenant, client, GraphClientSecret);
             sender["Graph:BaseUrl"] = cloud.GraphBaseUrl;
             sender["Graph:AuthorityHost"] = cloud.AuthorityHost.ToString();
             sender["Graph:TenantId"] = tenant;
             sender["Graph:ClientId"] = client;
-            sender["Graph:ClientSecret"] = secret;
+            sender["Graph:ClientSecret"] = GraphClientSecret;
         }
         Merge(sender, senderSettings);
 
