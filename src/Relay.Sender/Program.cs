@@ -7,6 +7,7 @@ if (args.FirstOrDefault() == HashPasswordCommand.Name)
 
 var builder = WebApplication.CreateBuilder(args);
 
+builder.AddRelayKeyVaultConfiguration();
 builder.AddServiceDefaults();
 builder.AddRelaySender();
 

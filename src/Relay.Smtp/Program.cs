@@ -2,6 +2,7 @@ using Relay.Smtp.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
 
+builder.AddRelayKeyVaultConfiguration();
 builder.AddServiceDefaults();
 builder.AddRelaySmtp();
 

@@ -21,8 +21,6 @@ namespace Relay.EndToEnd.Tests;
 public class KeyVaultCertificateTests
 {
     private const string CertificateName = "relay-smtp-tls";
-    private const string ReaderClientId = "44444444-4444-4444-4444-444444444444";
-    private const string ReaderClientSecret = "key-vault-reader-secret-value";
     private static readonly TimeSpan WaitLimit = TimeSpan.FromSeconds(30);
 
     [Theory]
@@ -149,10 +147,10 @@ public class KeyVaultCertificateTests
         cloud.ImportCertificate(CertificateName, certificate);
         await using var stack = await StartAsync(cloud);
 
-        // Start-up (a challenge and the authorized retry) and then a few refreshes.
-        await WaitUntilAsync(() => cloud.KeyVaultRequestCount >= 5);
+        // Start-up (a challenge and the authorized retry of the configuration's list, the certificate) and then a few refreshes.
+        await WaitUntilAsync(() => cloud.KeyVaultRequestCount >= 6);
 
-        var vaultRequests = cloud.Requests.Where(request => request.Path.StartsWith("/secrets/", StringComparison.Ordinal)).ToList();
+        var vaultRequests = cloud.Requests.Where(request => request.Path.StartsWith("/secrets", StringComparison.Ordinal)).ToList();
         var challenged = vaultRequests[0];
         Assert.False(challenged.Headers.ContainsKey("Authorization"));
         Assert.Equal((int)HttpStatusCode.Unauthorized, challenged.StatusCode);
@@ -166,7 +164,7 @@ public class KeyVaultCertificateTests
         var tokenRequest = Assert.Single(cloud.Requests, request => request.Path.EndsWith("/oauth2/v2.0/token", StringComparison.Ordinal));
         Assert.Equal($"/{cloud.KeyVaultTenantId}/oauth2/v2.0/token", tokenRequest.Path);
         Assert.Contains("scope=" + Uri.EscapeDataString($"{cloud.KeyVaultResource}/.default"), System.Text.Encoding.UTF8.GetString(tokenRequest.Body), StringComparison.Ordinal);
-        Assert.DoesNotContain(stack.Logs, line => line.Contains(ReaderClientSecret, StringComparison.Ordinal));
+        Assert.DoesNotContain(stack.Logs, line => line.Contains(KeyVaultReader.ClientSecret, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -184,9 +182,9 @@ public class KeyVaultCertificateTests
     [Fact]
     public async Task AKeyVaultCertificateAndACertificateFileTogetherFailAtStartNamingBothKeys()
     {
+        // No vault: with one, Relay.Smtp would read its configuration from it before validating options.
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => RelayStack.StartAsync(tls: true, smtpSettings: new Dictionary<string, string?>
         {
-            ["ConnectionStrings:secrets"] = "https://relay.vault.azure.net/",
             ["Smtp:Tls:KeyVaultCertificateName"] = CertificateName,
         }));
 
@@ -214,7 +212,9 @@ public class KeyVaultCertificateTests
     /// </summary>
     private static Task<RelayStack> StartAsync(FakeMicrosoftCloud cloud)
     {
-        cloud.RegisterApp(cloud.KeyVaultTenantId, ReaderClientId, ReaderClientSecret);
+        // One identity for both readers of the vault, the configuration source and the certificate, as in Azure where both
+        // are the app's managed identity.
+        var credential = KeyVaultReader.Register(cloud);
         return RelayStack.StartAsync(
             smtpSettings: new Dictionary<string, string?>
             {
@@ -225,15 +225,10 @@ public class KeyVaultCertificateTests
             },
             configureSmtp: builder =>
             {
-                builder.Services.AddSingleton<TokenCredential>(new ClientSecretCredential(cloud.KeyVaultTenantId, ReaderClientId, ReaderClientSecret,
-                    new ClientSecretCredentialOptions
-                    {
-                        AuthorityHost = cloud.AuthorityHost,
-                        DisableInstanceDiscovery = true,
-                        Transport = new HttpClientTransport(cloud.CreateTrustingHandler()),
-                    }));
+                builder.Services.AddSingleton<TokenCredential>(credential);
                 builder.Services.AddHttpClient(KeyVaultExtensions.HttpClientName).ConfigurePrimaryHttpMessageHandler(cloud.CreateTrustingHandler);
-            });
+            },
+            configureKeyVault: KeyVaultReader.Settings(cloud, credential));
     }
 
     /// <summary>Handshakes until <paramref name="expected"/> is presented or <see cref="WaitLimit"/> passes; returns the last certificate seen.</summary>

@@ -22,6 +22,9 @@ public sealed class RelayStack : IAsyncDisposable
     public const string Password = "correct horse battery staple";
     public const string AllowedSender = "*@contoso.com";
 
+    /// <summary>The client secret of Relay's app registration in the fake cloud (<c>Graph:ClientSecret</c>).</summary>
+    public const string GraphClientSecret = "relay-app-secret-value";
+
     // Hashing at the minimum cost keeps the suite fast; production defaults to 600,000 iterations.
     private static readonly string PasswordHashText = PasswordHash.Create(Password, PasswordHash.MinimumIterations).ToString();
 
@@ -49,12 +52,20 @@ public sealed class RelayStack : IAsyncDisposable
     /// implicit-TLS port, and leaves <c>Smtp:Tls:RequireForAuth</c> at its default.
     /// </param>
     /// <param name="configureSmtp">Runs after <c>AddRelaySmtp</c> on Relay.Smtp's builder: test transports and credentials.</param>
+    /// <param name="configureKeyVault">
+    /// The identity and transport both services read their configuration from Key Vault with, when their settings name a
+    /// vault (<c>ConnectionStrings:secrets</c>); as in Program.cs, the vault is added after the settings and wins over them.
+    /// </param>
+    /// <param name="configureSender">Runs after <c>AddRelaySender</c> on Relay.Sender's builder.</param>
+    /// <remarks>A null value in <paramref name="senderSettings"/> or <paramref name="smtpSettings"/> removes that default setting.</remarks>
     public static async Task<RelayStack> StartAsync(
         FakeMicrosoftCloud? cloud = null,
         IDictionary<string, string?>? senderSettings = null,
         IDictionary<string, string?>? smtpSettings = null,
         bool tls = false,
-        Action<WebApplicationBuilder>? configureSmtp = null)
+        Action<WebApplicationBuilder>? configureSmtp = null,
+        Action<KeyVaultClientSettings>? configureKeyVault = null,
+        Action<WebApplicationBuilder>? configureSender = null)
     {
         var stack = new RelayStack(Directory.CreateTempSubdirectory("relay-pickup-").FullName);
         if (tls)
@@ -73,19 +84,18 @@ public sealed class RelayStack : IAsyncDisposable
         {
             const string tenant = "11111111-1111-1111-1111-111111111111";
             const string client = "22222222-2222-2222-2222-222222222222";
-            const string secret = "relay-app-secret-value";
-            cloud.RegisterApp(tenant, client, secret);
+            cloud.RegisterApp(tenant, client, GraphClientSecret);
             sender["Graph:BaseUrl"] = cloud.GraphBaseUrl;
             sender["Graph:AuthorityHost"] = cloud.AuthorityHost.ToString();
             sender["Graph:TenantId"] = tenant;
             sender["Graph:ClientId"] = client;
-            sender["Graph:ClientSecret"] = secret;
+            sender["Graph:ClientSecret"] = GraphClientSecret;
         }
         Merge(sender, senderSettings);
 
         try
         {
-            var senderApp = stack.Build("Relay.Sender", sender, builder =>
+            var senderApp = stack.Build("Relay.Sender", sender, configureKeyVault, builder =>
             {
                 builder.AddRelaySender();
                 if (cloud is not null)
@@ -94,6 +104,7 @@ public sealed class RelayStack : IAsyncDisposable
                     builder.Services.AddHttpClient(GraphClientProvider.GraphHttpClient).ConfigurePrimaryHttpMessageHandler(cloud.CreateTrustingHandler);
                     builder.Services.AddHttpClient(GraphClientProvider.EntraHttpClient).ConfigurePrimaryHttpMessageHandler(cloud.CreateTrustingHandler);
                 }
+                configureSender?.Invoke(builder);
             });
             senderApp.MapRelaySender();
             await senderApp.StartAsync();
@@ -114,7 +125,7 @@ public sealed class RelayStack : IAsyncDisposable
                 smtp["Smtp:ImplicitTlsPort"] = "0";
             }
             Merge(smtp, smtpSettings);
-            var smtpApp = stack.Build("Relay.Smtp", smtp, builder =>
+            var smtpApp = stack.Build("Relay.Smtp", smtp, configureKeyVault, builder =>
             {
                 builder.AddRelaySmtp();
                 configureSmtp?.Invoke(builder);
@@ -147,7 +158,7 @@ public sealed class RelayStack : IAsyncDisposable
         }
     }
 
-    private WebApplication Build(string name, Dictionary<string, string?> settings, Action<WebApplicationBuilder> configure)
+    private WebApplication Build(string name, Dictionary<string, string?> settings, Action<KeyVaultClientSettings>? configureKeyVault, Action<WebApplicationBuilder> configure)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -161,6 +172,7 @@ public sealed class RelayStack : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Debug);
         builder.Logging.AddProvider(new CapturingLoggerProvider(Logs));
+        builder.AddRelayKeyVaultConfiguration(configureKeyVault);
         builder.AddServiceDefaults();
         configure(builder);
         var app = builder.Build();
@@ -172,7 +184,14 @@ public sealed class RelayStack : IAsyncDisposable
     {
         foreach (var (key, value) in source ?? new Dictionary<string, string?>())
         {
-            target[key] = value;
+            if (value is null)
+            {
+                target.Remove(key);
+            }
+            else
+            {
+                target[key] = value;
+            }
         }
     }
 }

@@ -34,6 +34,7 @@ internal static class FakeCloudHost
         app.Use(journal.RecordAsync);
         app.MapPost("/{tenant}/oauth2/v2.0/token", tokenEndpoint.IssueAsync);
         app.MapPost("/v1.0/users/{id}/sendMail", sendMailEndpoint.SendAsync);
+        app.MapGet("/secrets", keyVaultEndpoint.ListSecrets);
         app.MapGet("/secrets/{name}/{version?}", keyVaultEndpoint.GetSecret);
         app.MapFallback("{**path}", (HttpContext context) => new GraphErrorResult(new GraphFault(
             StatusCodes.Status404NotFound, "ResourceNotFound", $"The fake Microsoft cloud has no endpoint for {context.Request.Method} {context.Request.Path}.")));

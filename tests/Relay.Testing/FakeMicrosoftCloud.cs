@@ -91,11 +91,11 @@ public sealed class FakeMicrosoftCloud : IAsyncDisposable
     /// <summary>The resource the vault's challenge names; tokens must be issued for <c>{KeyVaultResource}/.default</c>.</summary>
     public string KeyVaultResource => KeyVaultStore.Resource;
 
-    /// <summary>How many requests reached the vault's secret endpoint, challenges and failures included.</summary>
+    /// <summary>How many requests reached the vault's secret endpoints (list and get), challenges and failures included.</summary>
     public int KeyVaultRequestCount => _keyVault.RequestCount;
 
     /// <summary>
-    /// Called with the secret name for each authorized secret request: return null to answer normally, or a
+    /// Called with the secret name (the empty string for the list of secrets) for each authorized vault request: return null to answer normally, or a
     /// <see cref="KeyVaultFault"/> to fail it. Called on server threads.
     /// </summary>
     public Func<string, KeyVaultFault?>? KeyVaultFault
@@ -186,8 +186,17 @@ public sealed class FakeMicrosoftCloud : IAsyncDisposable
     /// <param name="name">The secret name.</param>
     /// <param name="value">The secret value.</param>
     /// <param name="contentType">The content type stored with the secret, or null.</param>
-    public string SetSecret(string name, string value, string? contentType = null) =>
-        _keyVault.Add(name, value, contentType, managed: false);
+    /// <param name="expiresOn">The version's expiry (<c>exp</c>), or null for none.</param>
+    public string SetSecret(string name, string value, string? contentType = null, DateTimeOffset? expiresOn = null) =>
+        _keyVault.Add(name, value, contentType, managed: false, expiresOn);
+
+    /// <summary>
+    /// Enables or disables the current version of a secret (<c>attributes.enabled</c>): a disabled secret is listed with
+    /// <c>enabled: false</c> and a GET of it is answered 403 <c>SecretDisabled</c>, as Key Vault does.
+    /// </summary>
+    /// <param name="name">The secret name.</param>
+    /// <param name="enabled">Whether it is enabled.</param>
+    public void SetSecretEnabled(string name, bool enabled) => _keyVault.SetEnabled(name, enabled);
 
     /// <summary>
     /// Adds a new version of a Key Vault certificate as Key Vault exposes it through the secret of the same name:

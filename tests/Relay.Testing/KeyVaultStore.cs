@@ -2,8 +2,13 @@ using System.Collections.Concurrent;
 
 namespace Relay.Testing;
 
-/// <summary>One version of a secret in the fake vault.</summary>
-internal sealed record SecretVersion(string Name, string Version, string Value, string? ContentType, bool Managed, DateTimeOffset Created);
+/// <summary>One version of a secret in the fake vault, with the attributes Key Vault keeps per version.</summary>
+internal sealed record SecretVersion(string Name, string Version, string Value, string? ContentType, bool Managed, DateTimeOffset Created)
+{
+    public bool Enabled { get; init; } = true;
+    public DateTimeOffset? ExpiresOn { get; init; }
+    public DateTimeOffset Updated { get; init; } = Created;
+}
 
 /// <summary>The fake Key Vault's state: every version of every secret, and the requests the vault received.</summary>
 internal sealed class KeyVaultStore
@@ -34,7 +39,7 @@ internal sealed class KeyVaultStore
 
     public void CountRequest() => Interlocked.Increment(ref _requestCount);
 
-    public string Add(string name, string value, string? contentType, bool managed)
+    public string Add(string name, string value, string? contentType, bool managed, DateTimeOffset? expiresOn = null)
     {
         var version = Guid.NewGuid().ToString("N");
         lock (_gate)
@@ -43,7 +48,7 @@ internal sealed class KeyVaultStore
             {
                 _versionsByName[name] = versions = [];
             }
-            versions.Add(new SecretVersion(name, version, value, contentType, managed, DateTimeOffset.UtcNow));
+            versions.Add(new SecretVersion(name, version, value, contentType, managed, DateTimeOffset.UtcNow) { ExpiresOn = expiresOn });
         }
         return version;
     }
@@ -60,6 +65,29 @@ internal sealed class KeyVaultStore
             return string.IsNullOrEmpty(version)
                 ? versions[^1]
                 : versions.FirstOrDefault(v => v.Version.Equals(version, StringComparison.OrdinalIgnoreCase));
+        }
+    }
+
+    /// <summary>Enables or disables the latest version of a secret, as <c>PATCH /secrets/{name}</c> does.</summary>
+    public void SetEnabled(string name, bool enabled)
+    {
+        lock (_gate)
+        {
+            if (!_versionsByName.TryGetValue(name, out var versions) || versions.Count == 0)
+            {
+                throw new ArgumentException($"The fake vault has no secret {name}.", nameof(name));
+            }
+            versions[^1] = versions[^1] with { Enabled = enabled, Updated = DateTimeOffset.UtcNow };
+        }
+    }
+
+    /// <summary>The latest version of every secret, ordered by name (the order the list pages follow).</summary>
+    public IReadOnlyList<SecretVersion> Latest()
+    {
+        lock (_gate)
+        {
+            return _versionsByName.Values.Where(v => v.Count > 0).Select(v => v[^1])
+                .OrderBy(v => v.Name, StringComparer.OrdinalIgnoreCase).ToList();
         }
     }
 }

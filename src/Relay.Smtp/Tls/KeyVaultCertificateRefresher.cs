@@ -1,6 +1,4 @@
 using System.Security.Cryptography;
-using Azure;
-using Azure.Identity;
 using Azure.Security.KeyVault.Secrets;
 using Microsoft.Extensions.Options;
 
@@ -41,10 +39,10 @@ public sealed partial class KeyVaultCertificateRefresher(
         {
             Use(await _client.GetSecretAsync(_name, cancellationToken: cancellationToken));
         }
-        catch (Exception ex) when (IsVaultFailure(ex) || IsUnusableCertificate(ex))
+        catch (Exception ex) when (KeyVaultFailure.IsVaultFailure(ex) || IsUnusableCertificate(ex))
         {
             throw new InvalidOperationException(
-                $"Smtp:Tls:KeyVaultCertificateName '{_name}' could not be loaded from Key Vault {_client.VaultUri}: {Describe(ex)}", ex);
+                $"Smtp:Tls:KeyVaultCertificateName '{_name}' could not be loaded from Key Vault {_client.VaultUri}: {KeyVaultFailure.Describe(ex)}", ex);
         }
         await base.StartAsync(cancellationToken);
     }
@@ -74,9 +72,9 @@ public sealed partial class KeyVaultCertificateRefresher(
         {
             secret = await _client!.GetSecretAsync(_name, cancellationToken: stoppingToken);
         }
-        catch (Exception ex) when (IsVaultFailure(ex) || (ex is OperationCanceledException && !stoppingToken.IsCancellationRequested))
+        catch (Exception ex) when (KeyVaultFailure.IsVaultFailure(ex) || (ex is OperationCanceledException && !stoppingToken.IsCancellationRequested))
         {
-            LogRefreshFailed(logger, _name, _client!.VaultUri, Describe(ex));
+            LogRefreshFailed(logger, _name, _client!.VaultUri, KeyVaultFailure.Describe(ex));
             return;
         }
         var version = secret.Properties.Version;
@@ -92,7 +90,7 @@ public sealed partial class KeyVaultCertificateRefresher(
         {
             // Remembered so a bad version is reported once, not at every refresh until it is replaced.
             _unusableVersion = version;
-            LogVersionUnusable(logger, _name, version, _client.VaultUri, Describe(ex));
+            LogVersionUnusable(logger, _name, version, _client.VaultUri, KeyVaultFailure.Describe(ex));
         }
     }
 
@@ -104,23 +102,8 @@ public sealed partial class KeyVaultCertificateRefresher(
         LogInUse(logger, _name, _version, inUse.Subject, inUse.Thumbprint, inUse.NotAfter);
     }
 
-    /// <summary>Key Vault answered with an error, could not be reached, or Relay's identity could not get a token.</summary>
-    private static bool IsVaultFailure(Exception ex) => ex is RequestFailedException or AuthenticationFailedException;
-
     /// <summary>The secret is there but is not a certificate Relay can present.</summary>
     private static bool IsUnusableCertificate(Exception ex) => ex is CryptographicException or FormatException or InvalidOperationException;
-
-    /// <summary>
-    /// The first line of the message (Azure.Core appends the response content and headers; for an error response the
-    /// content is Key Vault's error, never a secret, but the line is what an operator needs), with the status and code.
-    /// </summary>
-    private static string Describe(Exception ex)
-    {
-        var message = ex.Message.Split('\n', 2)[0].TrimEnd('\r');
-        return ex is RequestFailedException { Status: > 0 } failed
-            ? $"{message} (HTTP {failed.Status}{(failed.ErrorCode is { } code ? $", {code}" : string.Empty)})"
-            : message;
-    }
 
     [LoggerMessage(Level = LogLevel.Information,
         Message = "TLS certificate from Key Vault secret {Name} version {Version} in use: {Subject} ({Thumbprint}), valid until {NotAfter:u}")]
