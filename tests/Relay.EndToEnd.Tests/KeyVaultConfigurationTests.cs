@@ -43,7 +43,7 @@ public class KeyVaultConfigurationTests
     }
 
     [Fact]
-    public async Task ANewVersionOfASecretReachesOptionsMonitorWithoutARestart()
+    public async Task ANewVersionOfASecretIsUsedForDeliveryWithoutARestart()
     {
         await using var cloud = await FakeMicrosoftCloud.StartAsync();
         cloud.SetSecret("Graph--ClientSecret", RelayStack.GraphClientSecret);
@@ -58,6 +58,12 @@ public class KeyVaultConfigurationTests
         const string rotated = "rotated-app-secret-value";
         cloud.SetSecret("Graph--ClientSecret", rotated);
         await WaitUntilAsync(() => monitor.CurrentValue.ClientSecret == rotated);
+        // Entra now knows only the new secret and has forgotten every token: delivery works only with the new value.
+        cloud.RegisterApp(RelayStack.GraphTenantId, RelayStack.GraphClientId, rotated);
+        cloud.RevokeTokens();
+        var response = await SmtpClients.SendWithMailKitAsync(stack.SmtpPort, SmtpClients.Message("scanner@contoso.com", "alice@fabrikam.com"));
+
+        Assert.StartsWith("2.0.0", response, StringComparison.Ordinal);
 
         Assert.Equal(RelayStack.GraphClientSecret, before);
         Assert.Contains(stack.Logs, line => line.Contains($"Configuration from Key Vault {cloud.KeyVaultUri} changed: Graph:ClientSecret", StringComparison.Ordinal));

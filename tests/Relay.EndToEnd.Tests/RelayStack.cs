@@ -21,6 +21,8 @@ public sealed class RelayStack : IAsyncDisposable
     public const string Account = "printer";
     public const string Password = "correct horse battery staple";
     public const string AllowedSender = "*@contoso.com";
+    public const string GraphTenantId = "11111111-1111-1111-1111-111111111111";
+    public const string GraphClientId = "22222222-2222-2222-2222-222222222222";
 
     /// <summary>The client secret of Relay's app registration in the fake cloud (<c>Graph:ClientSecret</c>).</summary>
     public const string GraphClientSecret = "relay-app-secret-value";
@@ -82,8 +84,8 @@ public sealed class RelayStack : IAsyncDisposable
         };
         if (cloud is not null)
         {
-            const string tenant = "11111111-1111-1111-1111-111111111111";
-            const string client = "22222222-2222-2222-2222-222222222222";
+            const string tenant = GraphTenantId;
+            const string client = GraphClientId;
             cloud.RegisterApp(tenant, client, GraphClientSecret);
             sender["Graph:BaseUrl"] = cloud.GraphBaseUrl;
             sender["Graph:AuthorityHost"] = cloud.AuthorityHost.ToString();

@@ -16,6 +16,7 @@ namespace Relay.EndToEnd.Tests;
 /// <c>RELAY_FUZZ_SESSIONS</c> explore further), and every failure names the seed of its session, whose bytes
 /// <see cref="SmtpFuzzer.Generate"/> rebuilds exactly (they are also written to relay-fuzz-failures in the temp folder).
 /// </summary>
+[Collection(LoadTests.Name)]
 public partial class RobustnessTests(ITestOutputHelper output)
 {
     private const int DefaultSeed = 5321;
@@ -1144,4 +1145,14 @@ internal static class SmtpFuzzer
         var plan = mode switch { 0 => "all at once", 1 => "1-8 byte writes", 2 => "1-8192 byte writes", _ => "by segment with pauses" };
         return (writes.ToArray(), pauses.ToArray(), plan);
     }
+}
+
+/// <summary>
+/// Tests that load the machine (thousands of connections) run on their own, not beside other test classes, so that
+/// neither they nor the tests beside them measure a starved thread pool.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class LoadTests
+{
+    public const string Name = "Load tests";
 }
