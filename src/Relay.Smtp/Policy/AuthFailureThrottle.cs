@@ -62,10 +62,7 @@ public sealed class AuthFailureThrottle(IOptions<SmtpOptions> options, TimeProvi
 
     private static IPAddress Key(IPAddress address)
     {
-        if (address.IsIPv4MappedToIPv6)
-        {
-            return address.MapToIPv4();
-        }
+        address = NetworkPolicy.Normalize(address);
         if (address.AddressFamily != AddressFamily.InterNetworkV6)
         {
             return address;

@@ -27,7 +27,8 @@ public sealed class NetworkPolicy(IEnumerable<string> allowedNetworks, IEnumerab
         return networks.Any(network => network.Contains(address));
     }
 
-    private static IPAddress Normalize(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+    /// <summary>An IPv4 client seen on a dual-stack socket (::ffff:a.b.c.d) as the IPv4 address it is.</summary>
+    public static IPAddress Normalize(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
 
     private static IPNetwork[] Parse(IEnumerable<string> networks) => networks.Select(n => IPNetwork.Parse(n)).ToArray();
 }

@@ -20,8 +20,6 @@ public sealed record MailboxPath(string Address, IReadOnlyDictionary<string, str
     private const int MaxDomain = 255;
     private const int MaxPath = 256;
 
-    public bool IsNullSender => Address.Length == 0;
-
     /// <summary>False for an internationalised address (RFC 6531), which needs the SMTPUTF8 parameter.</summary>
     public bool IsAscii => System.Text.Ascii.IsValid(Address);
 

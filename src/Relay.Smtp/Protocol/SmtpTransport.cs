@@ -219,10 +219,11 @@ public sealed class SmtpTransport(IDuplexPipe connection, TimeProvider time) : I
         }
         _mustWait = false;
         await _output.FlushAsync(cancellationToken);
-        using var either = CancellationTokenSource.CreateLinkedTokenSource(timeout, cancellationToken);
+        // Message content is read without a stopping token; only command reads need the two linked.
+        using var either = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(timeout, cancellationToken) : null;
         try
         {
-            return await _input.ReadAsync(either.Token);
+            return await _input.ReadAsync(either?.Token ?? timeout);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

@@ -19,36 +19,13 @@ internal static class KeyVaultCertificateSecret
     /// <exception cref="FormatException">A PKCS#12 secret that is not base64.</exception>
     /// <exception cref="System.Security.Cryptography.CryptographicException">Content that is not a certificate with a key.</exception>
     /// <exception cref="InvalidOperationException">An unknown content type, or no certificate.</exception>
-    public static (X509Certificate2 Leaf, X509Certificate2Collection Intermediates) Load(string value, string? contentType)
-    {
-        var (leaf, all) = contentType?.Trim().ToLowerInvariant() switch
+    public static (X509Certificate2 Leaf, X509Certificate2Collection Intermediates) Load(string value, string? contentType) =>
+        contentType?.Trim().ToLowerInvariant() switch
         {
-            Pkcs12ContentType => LoadPkcs12(value),
-            PemContentType => LoadPem(value),
+            Pkcs12ContentType => CertificateMaterial.FromPkcs12(Convert.FromBase64String(value), password: null),
+            // Key Vault writes the private key first, then the certificate, then any chain; one text serves for both.
+            PemContentType => CertificateMaterial.FromPem(value, value, password: null),
             _ => throw new InvalidOperationException(
                 $"the secret's content type is '{contentType}', not {Pkcs12ContentType} or {PemContentType}; is it a Key Vault certificate?"),
         };
-        var intermediates = new X509Certificate2Collection(all.Where(c => c.Thumbprint != leaf.Thumbprint).ToArray());
-        return (leaf, intermediates);
-    }
-
-    private static (X509Certificate2 Leaf, X509Certificate2Collection All) LoadPkcs12(string value)
-    {
-        var all = X509CertificateLoader.LoadPkcs12Collection(Convert.FromBase64String(value), password: null);
-        if (all.Count == 0)
-        {
-            throw new InvalidOperationException("the PKCS#12 content holds no certificate.");
-        }
-        return (all.FirstOrDefault(c => c.HasPrivateKey) ?? all[0], all);
-    }
-
-    private static (X509Certificate2 Leaf, X509Certificate2Collection All) LoadPem(string value)
-    {
-        // Key Vault writes the private key first, then the certificate, then any chain. Given the same text for both,
-        // CreateFromPem takes the first certificate and the private key, wherever they are.
-        var leaf = X509Certificate2.CreateFromPem(value, value);
-        var all = new X509Certificate2Collection();
-        all.ImportFromPem(value);
-        return (leaf, all);
-    }
 }

@@ -142,25 +142,14 @@ public sealed partial class ServerCertificate
         return new Loaded(leaf, context, stamp);
     }
 
-    private (X509Certificate2 Leaf, X509Certificate2Collection Intermediates) LoadPkcs12()
-    {
-        var all = X509CertificateLoader.LoadPkcs12CollectionFromFile(_options.CertificatePath!, _options.CertificatePassword);
-        var leaf = all.FirstOrDefault(c => c.HasPrivateKey) ?? all.First();
-        all.Remove(leaf);
-        return (leaf, all);
-    }
+    private (X509Certificate2 Leaf, X509Certificate2Collection Intermediates) LoadPkcs12() =>
+        CertificateMaterial.FromPkcs12(File.ReadAllBytes(_options.CertificatePath!), _options.CertificatePassword);
 
     private (X509Certificate2 Leaf, X509Certificate2Collection Intermediates) LoadPem()
     {
-        var certificatePath = _options.CertificatePath!;
-        var keyPath = string.IsNullOrWhiteSpace(_options.KeyPath) ? certificatePath : _options.KeyPath;
-        var leaf = string.IsNullOrEmpty(_options.CertificatePassword)
-            ? X509Certificate2.CreateFromPemFile(certificatePath, keyPath)
-            : X509Certificate2.CreateFromEncryptedPemFile(certificatePath, _options.CertificatePassword, keyPath);
-        var all = new X509Certificate2Collection();
-        all.ImportFromPemFile(certificatePath);
-        var intermediates = new X509Certificate2Collection(all.Where(c => c.Thumbprint != leaf.Thumbprint).ToArray());
-        return (leaf, intermediates);
+        var certificatePem = File.ReadAllText(_options.CertificatePath!);
+        var keyPem = string.IsNullOrWhiteSpace(_options.KeyPath) ? certificatePem : File.ReadAllText(_options.KeyPath);
+        return CertificateMaterial.FromPem(certificatePem, keyPem, _options.CertificatePassword);
     }
 
     private static bool IsPkcs12(string path) =>
