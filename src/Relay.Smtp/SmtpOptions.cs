@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Net;
+using Microsoft.Extensions.Options;
 using Relay.Smtp.Protocol;
 using Relay.Smtp.Tls;
 
@@ -120,6 +121,7 @@ public sealed class SmtpOptions : IValidatableObject
     public AnonymousOptions Anonymous { get; set; } = new();
 
     /// <summary>STARTTLS, implicit TLS and when TLS is required.</summary>
+    [ValidateObjectMembers]
     public TlsOptions Tls { get; set; } = new();
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
@@ -129,8 +131,7 @@ public sealed class SmtpOptions : IValidatableObject
             yield return new ValidationResult($"Smtp:BindAddress '{BindAddress}' is not an IP address.", [nameof(BindAddress)]);
         }
         foreach (var result in ValidateNetworks("Smtp:AllowedNetworks", AllowedNetworks)
-                     .Concat(ValidateNetworks("Smtp:Anonymous:AllowedNetworks", Anonymous.AllowedNetworks))
-                     .Concat(Tls.Validate()))
+                     .Concat(ValidateNetworks("Smtp:Anonymous:AllowedNetworks", Anonymous.AllowedNetworks)))
         {
             yield return result;
         }

@@ -41,6 +41,7 @@ public class ConfigurationTests
     [InlineData("Smtp:MaxTextLineLength", "200")]
     [InlineData("Smtp:MinDataRate", "-1")]
     [InlineData("Smtp:AuthFailureDelay", "00:05:00")]
+    [InlineData("Smtp:Tls:HandshakeTimeout", "00:10:00")]
     public async Task ABadSmtpSettingFailsAtStartNamingTheKey(string key, string value)
     {
         var error = await Assert.ThrowsAnyAsync<Exception>(() => RelayStack.StartAsync(smtpSettings: new Dictionary<string, string?> { [key] = value }));

@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 namespace Relay.Smtp.Tls;
 
 /// <summary>Configuration section <c>Smtp:Tls</c>: the server certificate and when TLS is required.</summary>
-public sealed partial class TlsOptions
+public sealed partial class TlsOptions : IValidatableObject
 {
     /// <summary>
     /// Certificate file: PEM (certificate first, then any intermediates) or PKCS#12 (<c>.pfx</c>/<c>.p12</c>). Replacing the
@@ -44,6 +44,7 @@ public sealed partial class TlsOptions
     public bool RequireForMail { get; set; }
 
     /// <summary>How long a client may take to finish the TLS handshake.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00", ErrorMessage = "Smtp:Tls:HandshakeTimeout must be between 1 second and 5 minutes.")]
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>A certificate is configured, from files or from Key Vault: STARTTLS is offered and implicit TLS allowed.</summary>
@@ -53,12 +54,8 @@ public sealed partial class TlsOptions
 
     public bool HasKeyVaultCertificate => !string.IsNullOrWhiteSpace(KeyVaultCertificateName);
 
-    internal IEnumerable<ValidationResult> Validate()
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (HandshakeTimeout < TimeSpan.FromSeconds(1) || HandshakeTimeout > TimeSpan.FromMinutes(5))
-        {
-            yield return new ValidationResult("Smtp:Tls:HandshakeTimeout must be between 1 second and 5 minutes.", [nameof(HandshakeTimeout)]);
-        }
         if (HasKeyVaultCertificate)
         {
             foreach (var result in ValidateKeyVault())
