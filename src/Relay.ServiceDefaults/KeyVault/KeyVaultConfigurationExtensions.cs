@@ -1,3 +1,4 @@
+using Azure.Core;
 using Azure.Identity;
 using Azure.Security.KeyVault.Secrets;
 using Microsoft.Extensions.Configuration;
@@ -45,10 +46,13 @@ public static class KeyVaultConfigurationExtensions
         }
         // As for the TLS certificate: in Container Apps the app's managed identity (AZURE_CLIENT_ID and
         // AZURE_TOKEN_CREDENTIALS set by the AppHost), on a developer machine the Azure CLI or Visual Studio login.
-        var client = new SecretClient(vault.Uri!, settings.Credential ?? new DefaultAzureCredential(), clientOptions);
+        var credential = settings.Credential ?? new DefaultAzureCredential();
+        var client = new SecretClient(vault.Uri!, credential, clientOptions);
         builder.Configuration.Add(new KeyVaultConfigurationSource(client, TimeProvider.System));
 
         var services = builder.Services;
+        // The same identity reads the vault later (AddRelayKeyVault, the TLS certificate): one credential, one token cache.
+        services.TryAddSingleton<TokenCredential>(credential);
         services.AddOptions<KeyVaultConfigurationOptions>().BindConfiguration(KeyVaultConfigurationOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KeyVaultConfigurationOptions>, KeyVaultConfigurationOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
