@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using Relay.Sender.Identity.AppLogins;
 
 namespace Relay.Sender.Identity;
 
@@ -12,6 +14,18 @@ public sealed class IdentityOptions : IValidatableObject
 
     /// <summary>The account whose senders and mailbox apply to clients that send without AUTH (from <c>Smtp:Anonymous:AllowedNetworks</c>).</summary>
     public string? AnonymousAccount { get; set; }
+
+    /// <summary>Logins that are an app registration's own credentials (<c>TENANT@CLIENT</c> + client secret).</summary>
+    [ValidateObjectMembers]
+    public AppLoginOptions AppLogins { get; set; } = new();
+
+    /// <summary>Logins that are a Microsoft 365 user's own UPN and password (ROPC through Relay's app).</summary>
+    [ValidateObjectMembers]
+    public MailboxLoginOptions MailboxLogins { get; set; } = new();
+
+    /// <summary>Tokens obtained for app-credential and mailbox logins.</summary>
+    [ValidateObjectMembers]
+    public TokenCacheOptions TokenCache { get; set; } = new();
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
@@ -40,6 +54,42 @@ public sealed class IdentityOptions : IValidatableObject
             yield return new ValidationResult($"Identity:AnonymousAccount '{anonymous}' is not one of Identity:Accounts.");
         }
     }
+}
+
+/// <summary>
+/// <c>Identity:MailboxLogins</c>: username = a user's UPN, password = that user's password, exchanged for a delegated
+/// token with the resource-owner password grant through Relay's app (<c>Graph:TenantId</c>, <c>Graph:ClientId</c>); mail
+/// is sent as that user. Entra refuses it for users with MFA or Conditional Access, and the client is told so.
+/// </summary>
+public sealed class MailboxLoginOptions : IValidatableObject
+{
+    public bool Enabled { get; set; }
+
+    /// <summary>When not empty, only UPNs in these domains are tried against Entra; others are refused at once.</summary>
+    public List<string> Domains { get; set; } = [];
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        foreach (var domain in Domains.Where(d => string.IsNullOrWhiteSpace(d) || d.Contains('@') || d.Any(char.IsWhiteSpace)))
+        {
+            yield return new ValidationResult($"Identity:MailboxLogins:Domains entry '{domain}' is not a domain name.");
+        }
+    }
+}
+
+/// <summary><c>Identity:TokenCache</c>: tokens per credential, so a busy device costs one token request per token lifetime.</summary>
+public sealed class TokenCacheOptions
+{
+    /// <summary>Credentials remembered at once; beyond it the entries closest to expiry make room. Each is a few hundred bytes.</summary>
+    [Range(16, 1_000_000, ErrorMessage = "Identity:TokenCache:MaxEntries must be between 16 and 1000000.")]
+    public int MaxEntries { get; set; } = 10_000;
+
+    /// <summary>
+    /// A token is renewed this long before it expires (Entra tokens live 60–90 minutes), so no message is sent with
+    /// one that expires on the way.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:30", "00:30:00", ErrorMessage = "Identity:TokenCache:RefreshBeforeExpiry must be between 30 seconds and 30 minutes.")]
+    public TimeSpan RefreshBeforeExpiry { get; set; } = TimeSpan.FromMinutes(5);
 }
 
 public sealed class RelayAccountOptions
