@@ -104,7 +104,7 @@ public sealed class RelayStack : IAsyncDisposable
                 {
                     // The fake cloud's certificate is trusted by these two clients only, as a test transport.
                     builder.Services.AddHttpClient(GraphClientProvider.GraphHttpClient).ConfigurePrimaryHttpMessageHandler(cloud.CreateTrustingHandler);
-                    builder.Services.AddHttpClient(GraphClientProvider.EntraHttpClient).ConfigurePrimaryHttpMessageHandler(cloud.CreateTrustingHandler);
+                    builder.Services.AddHttpClient(EntraCredentials.HttpClientName).ConfigurePrimaryHttpMessageHandler(cloud.CreateTrustingHandler);
                 }
                 configureSender?.Invoke(builder);
             });

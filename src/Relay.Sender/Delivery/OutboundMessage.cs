@@ -1,9 +1,13 @@
 using Relay.Contracts;
+using Relay.Sender.Identity;
 
 namespace Relay.Sender.Delivery;
 
-/// <summary>A message accepted for delivery: envelope, parsed headers, body and the mailbox it goes out through.</summary>
-public sealed record OutboundMessage(Envelope Envelope, MessageHeaders Headers, MessageSpool Body, string Mailbox)
+/// <summary>
+/// A message accepted for delivery: envelope, parsed headers, body, the mailbox it goes out through and the sender it
+/// was verified as (whose credential, if it has one, is the one Graph is called with).
+/// </summary>
+public sealed record OutboundMessage(Envelope Envelope, MessageHeaders Headers, MessageSpool Body, string Mailbox, RelayPrincipal Principal)
 {
     public string QueueId => Envelope.QueueId;
 }

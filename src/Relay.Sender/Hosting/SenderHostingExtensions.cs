@@ -4,7 +4,10 @@ using Microsoft.Kiota.Http.HttpClientLibrary.Middleware;
 using Relay.Sender.Delivery;
 using Relay.Sender.Delivery.Graph;
 using Relay.Sender.Delivery.Pickup;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Relay.Sender.Identity;
+using Relay.Sender.Identity.AppLogins;
+using Relay.Sender.Identity.Tokens;
 using Relay.Sender.Policy;
 using Relay.Sender.Submission;
 
@@ -26,6 +29,13 @@ public static partial class SenderHostingExtensions
         services.AddGrpc();
         services.AddGrpcHealthChecks().AddCheck("sender", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
         services.AddSingleton<RelayAccounts>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<LoginTokenCache>();
+        services.AddSingleton<EntraCredentials>();
+        services.AddSingleton<AppCredentialLogins>();
+        services.AddSingleton<MailboxLogins>();
+        services.AddSingleton<SmtpLogins>();
+        services.AddSingleton<IAppLoginLookup, TemporaryConfiguredLookup>();
         services.AddSingleton<SenderAuthorization>();
         services.AddSingleton<SubmissionProcessor>();
 
@@ -100,7 +110,7 @@ public static partial class SenderHostingExtensions
                 }
             });
         // Entra: Azure.Core has its own retry policy for the token endpoint.
-        services.AddHttpClient(GraphClientProvider.EntraHttpClient).RemoveAllResilienceHandlers();
+        services.AddHttpClient(EntraCredentials.HttpClientName).RemoveAllResilienceHandlers();
 #pragma warning restore EXTEXP0001
     }
 
@@ -118,4 +128,11 @@ public static partial class SenderHostingExtensions
     [LoggerMessage(Level = LogLevel.Warning,
         Message = "No relay accounts are configured (Identity:Accounts): every SMTP login will fail. Make a hash with 'Relay.Sender hash-password'.")]
     private static partial void LogNoAccounts(ILogger logger);
+
+    private sealed class TemporaryConfiguredLookup(IOptionsMonitor<IdentityOptions> options) : IAppLoginLookup
+    {
+        public ValueTask<AppLoginEntry?> FindAsync(string key, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(options.CurrentValue.AppLogins.Lookup.TryGetValue(key, out var e)
+                ? new AppLoginEntry(e.TenantId, e.ClientId, e.From) : null);
+    }
 }

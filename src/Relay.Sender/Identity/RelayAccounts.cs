@@ -3,9 +3,6 @@ using Microsoft.Extensions.Options;
 
 namespace Relay.Sender.Identity;
 
-/// <summary>A verified sender: which account it is, which senders it may use, and its fixed mailbox if any.</summary>
-public sealed record RelayPrincipal(string Name, IReadOnlyList<string> AllowedSenders, string? Mailbox);
-
 /// <summary>
 /// The relay accounts from <see cref="IdentityOptions"/>, with their hashes parsed once. Every login is a full
 /// PBKDF2 verification; an unknown name costs the same as a known one, so names cannot be probed by timing.
@@ -24,7 +21,7 @@ public sealed class RelayAccounts
             {
                 PasswordHash.TryParse(pair.Value.PasswordHash, out var hash, out _);
                 var mailbox = string.IsNullOrWhiteSpace(pair.Value.Mailbox) ? null : pair.Value.Mailbox;
-                return (hash, new RelayPrincipal(pair.Key, pair.Value.AllowedSenders.ToArray(), mailbox));
+                return (hash, new RelayPrincipal(pair.Key, LoginKind.RelayAccount, pair.Value.AllowedSenders.ToArray(), mailbox));
             },
             StringComparer.OrdinalIgnoreCase);
         // The decoy costs as much as the dearest real hash, so an unknown name is no faster to reject than a known one.
@@ -35,21 +32,34 @@ public sealed class RelayAccounts
 
     public int Count => _accounts.Count;
 
+    public bool Contains(string username) => _accounts.ContainsKey(username);
+
     /// <summary>Checks a login. Empty passwords never succeed (no fallback identity, unlike the reference relays).</summary>
     public RelayPrincipal? Verify(string username, string password)
     {
         if (!_accounts.TryGetValue(username, out var account))
         {
-            _decoy.Verify(password);
+            SpendDecoy(password);
             return null;
         }
         return password.Length > 0 && account.Hash.Verify(password) ? account.Principal : null;
     }
 
-    /// <summary>The principal behind an identity that Relay.Smtp carries from a successful AUTH (empty: anonymous).</summary>
+    /// <summary>Costs as much as checking a real account's password, for a name that is not one.</summary>
+    public void SpendDecoy(string password) => _decoy.Verify(password);
+
+    /// <summary>
+    /// The principal behind an identity that Relay.Smtp carries from a successful Relay-account AUTH, or the anonymous
+    /// account for the empty identity.
+    /// </summary>
     public RelayPrincipal? Resolve(string identity)
     {
-        var name = identity.Length == 0 ? _anonymousAccount : identity;
-        return name is not null && _accounts.TryGetValue(name, out var account) ? account.Principal : null;
+        if (identity.Length == 0)
+        {
+            return _anonymousAccount is not null && _accounts.TryGetValue(_anonymousAccount, out var anonymous)
+                ? anonymous.Principal with { Kind = LoginKind.Anonymous }
+                : null;
+        }
+        return _accounts.TryGetValue(identity, out var account) ? account.Principal : null;
     }
 }

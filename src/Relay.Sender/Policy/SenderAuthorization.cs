@@ -30,10 +30,16 @@ public sealed class SenderAuthorization(IOptions<GraphOptions> graph)
             return new SenderDecision(null, Replies.NoSendingMailbox);
         }
 
+        if (principal.AllowedSenders is not { } allowed)
+        {
+            // An app or a user signed in with its own credentials: Microsoft 365 decides what it may send as.
+            return new SenderDecision(mailbox, null);
+        }
+
         // Every From: mailbox is checked: recipients see them all (RFC 5322 allows several).
         foreach (var address in headers.From.Prepend(mailbox).Append(envelopeSender))
         {
-            if (address is not null && !SenderPattern.Matches(principal.AllowedSenders, address))
+            if (address is not null && !SenderPattern.Matches(allowed, address))
             {
                 return new SenderDecision(null, Replies.SenderNotAllowed(principal.Name, address));
             }

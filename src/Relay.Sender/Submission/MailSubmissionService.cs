@@ -11,21 +11,30 @@ namespace Relay.Sender.Submission;
 /// only reachable inside the application (internal ingress in Container Apps, loopback on one machine).
 /// </summary>
 public sealed partial class MailSubmissionService(
-    RelayAccounts accounts,
+    SmtpLogins logins,
     SubmissionProcessor processor,
     IOptions<DeliveryOptions> delivery,
     ILogger<MailSubmissionService> logger) : MailSubmission.MailSubmissionBase
 {
-    public override Task<AuthenticateReply> Authenticate(AuthenticateRequest request, ServerCallContext context)
+    public override async Task<AuthenticateReply> Authenticate(AuthenticateRequest request, ServerCallContext context)
     {
-        var principal = accounts.Verify(request.Username, request.Password);
-        if (principal is null)
+        var result = await logins.VerifyAsync(request.Username, request.Password, context.CancellationToken);
+        if (result.Principal is not { } principal)
         {
-            SenderTelemetry.AuthFailures.Add(1, new KeyValuePair<string, object?>("mechanism", request.Mechanism));
-            LogAuthFailed(logger, request.Client?.SessionId, request.Client?.Address);
-            return Task.FromResult(new AuthenticateReply { Succeeded = false, Reply = Replies.AuthFailed });
+            var failure = result.Failure!;
+            SenderTelemetry.AuthFailures.Add(1, new KeyValuePair<string, object?>("mechanism", request.Mechanism),
+                new KeyValuePair<string, object?>("reason", failure.Reason));
+            LogAuthFailed(logger, request.Client?.SessionId, request.Client?.Address, failure.Reason, failure.Reply.Code);
+            return new AuthenticateReply { Succeeded = false, Reply = failure.Reply };
         }
-        return Task.FromResult(new AuthenticateReply { Succeeded = true, Identity = principal.Name, Reply = Replies.AuthSucceeded });
+        LogAuthSucceeded(logger, request.Client?.SessionId, principal.Kind, principal.Name);
+        return new AuthenticateReply
+        {
+            Succeeded = true,
+            Identity = principal.Name,
+            Reply = result.Reply,
+            LoginNeededForDelivery = principal.Credential is not null,
+        };
     }
 
     public override async Task<SubmitReply> Submit(IAsyncStreamReader<SubmitRequest> requestStream, ServerCallContext context)
@@ -74,6 +83,9 @@ public sealed partial class MailSubmissionService(
     [LoggerMessage(Level = LogLevel.Information, Message = "Submission {QueueId} abandoned by Relay.Smtp before its end; nothing delivered ({Reason})")]
     private static partial void LogSubmissionAbandoned(ILogger logger, string queueId, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "AUTH failed in session {SessionId} from {ClientAddress}")]
-    private static partial void LogAuthFailed(ILogger logger, string? sessionId, string? clientAddress);
+    [LoggerMessage(Level = LogLevel.Information, Message = "AUTH failed in session {SessionId} from {ClientAddress}: {Reason}, answered {ReplyCode}")]
+    private static partial void LogAuthFailed(ILogger logger, string? sessionId, string? clientAddress, string reason, int replyCode);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "AUTH succeeded in session {SessionId}: {Kind} login {Login}")]
+    private static partial void LogAuthSucceeded(ILogger logger, string? sessionId, LoginKind kind, string login);
 }

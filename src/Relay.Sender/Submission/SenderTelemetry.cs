@@ -18,6 +18,12 @@ public static class SenderTelemetry
     public static Counter<long> AuthFailures { get; } =
         Meter.CreateCounter<long>("relay.sender.auth.failures", "{failure}", "Failed SMTP logins");
 
+    public static Counter<long> TokenRequests { get; } =
+        Meter.CreateCounter<long>("relay.sender.token.requests", "{request}", "Token requests to Entra ID for SMTP logins, by login kind and outcome");
+
+    public static Counter<long> TokenCacheHits { get; } =
+        Meter.CreateCounter<long>("relay.sender.token.cache_hits", "{hit}", "SMTP logins and messages served by a cached token");
+
     public static Histogram<long> MessageSize { get; } =
         Meter.CreateHistogram<long>("relay.sender.message.size", "By", "Size of submitted messages");
 }

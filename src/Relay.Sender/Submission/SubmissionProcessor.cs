@@ -12,6 +12,7 @@ namespace Relay.Sender.Submission;
 /// </summary>
 public sealed partial class SubmissionProcessor(
     RelayAccounts accounts,
+    SmtpLogins logins,
     SenderAuthorization authorization,
     IMessageDelivery delivery,
     ILogger<SubmissionProcessor> logger)
@@ -40,22 +41,46 @@ public sealed partial class SubmissionProcessor(
     private async Task<(SmtpReply Reply, string? Mailbox, string? RequestId)> DecideAndDeliverAsync(
         Envelope envelope, MessageHeaders? headers, MessageSpool body, CancellationToken cancellationToken)
     {
-        var principal = accounts.Resolve(envelope.Identity);
+        var (principal, refusal) = await ResolvePrincipalAsync(envelope, cancellationToken);
         if (principal is null)
         {
-            return (Replies.AuthenticationRequired, null, null);
+            return (refusal!, null, null);
         }
         if (headers is null)
         {
             return (Replies.InvalidMessage, null, null);
         }
         var decision = authorization.Decide(principal, envelope, headers);
-        if (decision.Refusal is { } refusal)
+        if (decision.Refusal is { } denied)
         {
-            return (refusal, decision.Mailbox, null);
+            return (denied, decision.Mailbox, null);
         }
-        var result = await delivery.DeliverAsync(new OutboundMessage(envelope, headers, body, decision.Mailbox!), cancellationToken);
+        var result = await delivery.DeliverAsync(new OutboundMessage(envelope, headers, body, decision.Mailbox!, principal), cancellationToken);
         return (result.Reply, decision.Mailbox, result.GraphRequestId);
+    }
+
+    /// <summary>
+    /// Who sent the message. A login that signs in with its own credentials arrives with them (Envelope.login) and is
+    /// verified again — a cached token makes that free — because any replica may take the message and the credential
+    /// may have been revoked since AUTH. A Relay account arrives as its verified name; no login at all is the anonymous
+    /// account, if there is one.
+    /// </summary>
+    private async Task<(RelayPrincipal? Principal, SmtpReply? Refusal)> ResolvePrincipalAsync(Envelope envelope, CancellationToken cancellationToken)
+    {
+        if (envelope.Login is not { } login)
+        {
+            return accounts.Resolve(envelope.Identity) is { } principal ? (principal, null) : (null, Replies.AuthenticationRequired);
+        }
+        var result = await logins.VerifyAsync(login.Username, login.Password, cancellationToken);
+        if (result.Principal is { } verified)
+        {
+            return (verified, null);
+        }
+        // The end of DATA is no place for 535 or 454 (replies to AUTH): the same verdict as a message reply.
+        var failure = result.Failure!;
+        return (null, failure.IsTransient
+            ? Replies.Create(451, "4.7.0", failure.Reply.Text)
+            : Replies.Create(554, "5.7.8", failure.Reply.Text));
     }
 
     [LoggerMessage(Level = LogLevel.Information,

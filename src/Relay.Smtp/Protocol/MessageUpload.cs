@@ -41,6 +41,7 @@ public sealed class MessageUpload : IDisposable
             Client = session.ClientInfo,
             TraceHeader = session.BuildReceivedHeader(transaction),
             DeclaredSize = transaction.DeclaredSize,
+            Login = session.Login,
         };
         envelope.Recipients.AddRange(transaction.Recipients);
 

@@ -32,6 +32,9 @@ public sealed class SmtpSession(string id, IPAddress remoteAddress, SmtpTranspor
 
     /// <summary>The identity Relay.Sender returned for a successful AUTH; null until then.</summary>
     public string? Identity { get; private set; }
+
+    /// <summary>The AUTH credentials, kept only when Relay.Sender needs them with every message; never logged.</summary>
+    public Login? Login { get; private set; }
     public MailTransaction? Transaction { get; private set; }
     public bool CloseRequested { get; private set; }
 
@@ -145,11 +148,16 @@ public sealed class SmtpSession(string id, IPAddress remoteAddress, SmtpTranspor
         HeloName = null;
         IsExtended = false;
         Identity = null;
+        Login = null;
         EndTransaction();
         State = SmtpState.Connected;
     }
 
-    public void Authenticated(string identity) => Identity = identity;
+    public void Authenticated(string identity, Login? login)
+    {
+        Identity = identity;
+        Login = login;
+    }
 
     public void BeginTransaction(MailTransaction transaction) => Transaction = transaction;
 

@@ -9,7 +9,7 @@ namespace Relay.Sender.Tests.Policy;
 
 public sealed class SenderAuthorizationTests
 {
-    private static readonly RelayPrincipal Printer = new("printer", ["*@contoso.com"], Mailbox: null);
+    private static readonly RelayPrincipal Printer = new("printer", LoginKind.RelayAccount, ["*@contoso.com"], Mailbox: null);
 
     private static SenderDecision Decide(
         RelayPrincipal principal, string mailFrom, string[] from, SenderSource source = SenderSource.From)

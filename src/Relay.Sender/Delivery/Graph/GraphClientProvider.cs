@@ -1,42 +1,43 @@
-using Azure.Core.Pipeline;
-using Azure.Identity;
+using Azure.Core;
 using Microsoft.Extensions.Options;
 using Microsoft.Graph;
 using Microsoft.Graph.Authentication;
+using Relay.Sender.Identity;
 
 namespace Relay.Sender.Delivery.Graph;
 
 /// <summary>
-/// Relay's own app identity (client credentials) and Graph clients that use it. The credential lives as long as its
-/// settings, so its token cache serves every message; when the Graph settings change (a secret rotated in Key Vault
-/// reaches configuration on the next refresh) the next message uses a credential built from the new values. Graph
-/// clients are cheap and made per delivery on a factory-managed HttpClient.
+/// Relay's own app identity (client credentials) and Graph clients that use it or a login's own credential. Relay's
+/// credential lives as long as its settings, so its token cache serves every message; when the Graph settings change (a
+/// secret rotated in Key Vault reaches configuration on the next refresh) the next message uses a credential built from
+/// the new values. Graph clients are cheap and made per delivery on a factory-managed HttpClient.
 /// </summary>
 public sealed partial class GraphClientProvider : IDisposable
 {
     /// <summary>Named HttpClient for Graph requests (no resilience handler: Relay owns retries).</summary>
     public const string GraphHttpClient = "graph";
 
-    /// <summary>Named HttpClient for the Entra token endpoint (Azure.Core retries on its own).</summary>
-    public const string EntraHttpClient = "entra";
-
     private readonly IHttpClientFactory _httpClients;
+    private readonly EntraCredentials _entra;
     private readonly ILogger<GraphClientProvider> _logger;
     private readonly IDisposable? _subscription;
     private volatile Identity _identity;
 
-    public GraphClientProvider(IOptionsMonitor<GraphOptions> options, IHttpClientFactory httpClients, ILogger<GraphClientProvider> logger)
+    public GraphClientProvider(IOptionsMonitor<GraphOptions> options, IHttpClientFactory httpClients, EntraCredentials entra, ILogger<GraphClientProvider> logger)
     {
         _httpClients = httpClients;
+        _entra = entra;
         _logger = logger;
         _identity = Build(options.CurrentValue);
         _subscription = options.OnChange(Changed);
     }
 
-    public GraphServiceClient CreateClient()
+    /// <summary>A Graph client signed in as <paramref name="credential"/>, or as Relay's own app when it is null.</summary>
+    public GraphServiceClient CreateClient(TokenCredential? credential = null)
     {
         var identity = _identity;
-        return new GraphServiceClient(_httpClients.CreateClient(GraphHttpClient), identity.Authentication, identity.BaseUrl);
+        var authentication = credential is null ? identity.Authentication : Authenticate(credential, identity.BaseUrl);
+        return new GraphServiceClient(_httpClients.CreateClient(GraphHttpClient), authentication, identity.BaseUrl);
     }
 
     public void Dispose() => _subscription?.Dispose();
@@ -54,31 +55,24 @@ public sealed partial class GraphClientProvider : IDisposable
     private Identity Build(GraphOptions graph)
     {
         var baseUrl = graph.BaseUrl.TrimEnd('/');
-        var authority = new Uri(graph.AuthorityHost);
-        var credential = new ClientSecretCredential(graph.TenantId, graph.ClientId, graph.ClientSecret, new ClientSecretCredentialOptions
-        {
-            AuthorityHost = authority,
-            Transport = new HttpClientTransport(_httpClients.CreateClient(EntraHttpClient)),
-            // MSAL validates unknown authorities by asking login.microsoftonline.com; an authority Relay was explicitly
-            // configured with (a sovereign or private endpoint) must not send traffic anywhere else.
-            DisableInstanceDiscovery = !IsKnownAuthority(authority),
-        });
+        var credential = _entra.ForClientSecret(graph.TenantId!, graph.ClientId!, graph.ClientSecret!);
+        return new Identity(Settings.Of(graph), Authenticate(credential, baseUrl), baseUrl);
+    }
 
-        // The SDK only attaches tokens for hosts it knows; national clouds and tests use other hosts, so the allowed
-        // host and the scope follow Graph:BaseUrl.
+    /// <summary>
+    /// The SDK only attaches tokens for hosts it knows; national clouds and tests use other hosts, so the allowed host
+    /// and the scope follow Graph:BaseUrl.
+    /// </summary>
+    private static AzureIdentityAuthenticationProvider Authenticate(TokenCredential credential, string baseUrl)
+    {
         var baseUri = new Uri(baseUrl);
-        var authentication = new AzureIdentityAuthenticationProvider(
+        return new AzureIdentityAuthenticationProvider(
             credential,
             allowedHosts: [baseUri.Host],
             observabilityOptions: null,
             isCaeEnabled: true,
             scopes: [$"{baseUri.GetLeftPart(UriPartial.Authority)}/.default"]);
-        return new Identity(Settings.Of(graph), authentication, baseUrl);
     }
-
-    private static bool IsKnownAuthority(Uri authority) =>
-        new[] { AzureAuthorityHosts.AzurePublicCloud, AzureAuthorityHosts.AzureGovernment, AzureAuthorityHosts.AzureChina }
-            .Any(known => Uri.Compare(known, authority, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0);
 
     private sealed record Identity(Settings Settings, AzureIdentityAuthenticationProvider Authentication, string BaseUrl);
 

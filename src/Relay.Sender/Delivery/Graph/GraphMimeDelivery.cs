@@ -40,7 +40,7 @@ public sealed partial class GraphMimeDelivery(
         var base64 = new byte[Base64.GetMaxEncodedToUtf8Length(mime.Length)];
         Base64.EncodeToUtf8(mime, base64, out _, out _);
 
-        var graph = clients.CreateClient();
+        var graph = clients.CreateClient(message.Principal.Credential);
         var request = graph.Users[message.Mailbox].SendMail.ToPostRequestInformation(new SendMailPostRequestBody());
         // The SDK has no MIME overload: replace the JSON body with the base64 MIME (graph-facts §2).
         request.Headers.Clear();

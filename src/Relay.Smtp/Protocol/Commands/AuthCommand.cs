@@ -73,7 +73,9 @@ public sealed class AuthCommand : ISmtpCommand
             await RefuseLoginAsync(session, reply);
             return false;
         }
-        session.Authenticated(result.Identity);
+        session.Authenticated(result.Identity, result.LoginNeededForDelivery
+            ? new Login { Username = credentials.Username, Password = credentials.Password }
+            : null);
         session.Reply(reply);
         return true;
     }

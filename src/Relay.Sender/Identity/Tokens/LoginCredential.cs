@@ -1,0 +1,36 @@
+using Azure.Core;
+using Relay.Sender.Submission;
+
+namespace Relay.Sender.Identity.Tokens;
+
+/// <summary>
+/// The Microsoft identity of one SMTP login, as Graph's authentication provider sees it: tokens come from the
+/// <see cref="LoginTokenCache"/> under the login's <see cref="CredentialKey"/>, and only a cache miss or a renewal
+/// asks Entra (through <paramref name="signIn"/>). Whatever scope is asked for, the token is for <paramref name="scope"/>.
+/// </summary>
+public sealed class LoginCredential(LoginTokenCache cache, CredentialKey key, LoginKind kind, TokenCredential signIn, string scope) : TokenCredential
+{
+    public CredentialKey Key => key;
+
+    public override ValueTask<AccessToken> GetTokenAsync(TokenRequestContext requestContext, CancellationToken cancellationToken) =>
+        cache.GetTokenAsync(key, AcquireAsync, cancellationToken);
+
+    public override AccessToken GetToken(TokenRequestContext requestContext, CancellationToken cancellationToken) =>
+        GetTokenAsync(requestContext, cancellationToken).AsTask().GetAwaiter().GetResult();
+
+    private async ValueTask<AccessToken> AcquireAsync(CancellationToken cancellationToken)
+    {
+        var outcome = "failed";
+        try
+        {
+            var token = await signIn.GetTokenAsync(new TokenRequestContext([scope]), cancellationToken);
+            outcome = "issued";
+            return token;
+        }
+        finally
+        {
+            SenderTelemetry.TokenRequests.Add(1, new KeyValuePair<string, object?>("kind", kind.ToString()),
+                new KeyValuePair<string, object?>("outcome", outcome));
+        }
+    }
+}
