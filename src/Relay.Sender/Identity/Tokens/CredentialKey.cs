@@ -38,5 +38,10 @@ public readonly record struct CredentialKey
         }
     }
 
+    /// <summary>Two keys are the same credential when their HMACs are equal; the description is only for reading.</summary>
+    public bool Equals(CredentialKey other) => string.Equals(Value, other.Value, StringComparison.Ordinal);
+
+    public override int GetHashCode() => Value?.GetHashCode(StringComparison.Ordinal) ?? 0;
+
     public override string ToString() => Description;
 }
