@@ -18,7 +18,7 @@ public sealed class EntraCredentials(IOptionsMonitor<GraphOptions> graph, IHttpC
 
     /// <summary>
     /// Token requests made while an SMTP client waits for its AUTH reply give up well inside Relay.Smtp's one-minute
-    /// deadline: two retries of at most 15 seconds each.
+    /// deadline: one retry, at most 15 seconds per attempt.
     /// </summary>
     private static readonly TimeSpan NetworkTimeout = TimeSpan.FromSeconds(15);
 
@@ -52,7 +52,7 @@ public sealed class EntraCredentials(IOptionsMonitor<GraphOptions> graph, IHttpC
         var authority = new Uri(graph.CurrentValue.AuthorityHost);
         options.AuthorityHost = authority;
         options.Transport = new HttpClientTransport(httpClients.CreateClient(HttpClientName));
-        options.Retry.MaxRetries = 2;
+        options.Retry.MaxRetries = 1;
         options.Retry.NetworkTimeout = NetworkTimeout;
         // MSAL validates unknown authorities by asking login.microsoftonline.com; an authority Relay was explicitly
         // configured with (a sovereign or private endpoint) must not send traffic anywhere else.

@@ -51,7 +51,7 @@ public static partial class EntraLoginErrors
                 Failure(534, "5.7.9", "conditional-access", code, "blocked by the tenant's Conditional Access or security defaults; use a Relay account or an app login"),
             50033 or 90006 or 90024 or 90033 or 90090 or 50196 => Transient(code),
             _ when service?.ErrorCode is "temporarily_unavailable" or "service_not_available" or MsalError.RequestTimeout
-                   || service?.StatusCode >= 500 => Transient(code),
+                   || service?.StatusCode >= 500 || IsTransport(error) => Transient(code),
             _ when service is null && Find<AuthenticationFailedException>(error) is null => Transient(code),
             null => Credentials(null, "Microsoft 365 refused the login"),
             _ => Credentials(code, "Microsoft 365 refused the login"),
@@ -87,6 +87,13 @@ public static partial class EntraLoginErrors
         }
         return null;
     }
+
+    /// <summary>Entra was never heard from: no connection, a timeout, a 5xx from a proxy.</summary>
+    private static bool IsTransport(Exception error) =>
+        Find<HttpRequestException>(error) is not null
+        || Find<TimeoutException>(error) is not null
+        || Find<OperationCanceledException>(error) is not null
+        || Find<Azure.RequestFailedException>(error) is { } failed && (failed.Status == 0 || failed.Status >= 500);
 
     private static T? Find<T>(Exception error) where T : Exception
     {
