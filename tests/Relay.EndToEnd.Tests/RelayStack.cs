@@ -198,7 +198,10 @@ public sealed class RelayStack : IAsyncDisposable
     }
 }
 
-/// <summary>Keeps every formatted log line (with its exception) so tests can look for what must never be logged.</summary>
+/// <summary>
+/// Keeps every formatted log line, with its structured values and its exception, so tests can look for what must never
+/// be logged.
+/// </summary>
 public sealed class CapturingLoggerProvider(ConcurrentQueue<string> lines) : ILoggerProvider
 {
     public ILogger CreateLogger(string categoryName) => new Logger(categoryName, lines);
@@ -214,6 +217,9 @@ public sealed class CapturingLoggerProvider(ConcurrentQueue<string> lines) : ILo
         public bool IsEnabled(LogLevel logLevel) => true;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {exception}");
+            lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {Values(state)} {exception}");
+
+        private static string Values<TState>(TState state) =>
+            state is IEnumerable<KeyValuePair<string, object?>> values ? string.Join(" ", values.Select(v => $"{v.Key}={v.Value}")) : string.Empty;
     }
 }
