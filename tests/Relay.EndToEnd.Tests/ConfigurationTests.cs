@@ -51,6 +51,29 @@ public class ConfigurationTests
         Assert.True(validation.Message.Contains(key.Replace(":0", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal), validation.Message);
     }
 
+    [Theory]
+    [InlineData("Identity:AppLogins:Lookup:floor2:TenantId", "contoso.onmicrosoft.com", "Identity:AppLogins:Lookup:floor2:TenantId")]
+    [InlineData("Identity:AppLogins:Lookup:floor2:From", "not an address", "Identity:AppLogins:Lookup:floor2:From")]
+    [InlineData("Identity:AppLogins:RequireLookup", "true", "Identity:AppLogins:RequireLookup")]
+    [InlineData("Identity:AppLogins:Table:Endpoint", "http://tables.example/", "Identity:AppLogins:Table:Endpoint")]
+    [InlineData("Identity:MailboxLogins:Domains:0", "user@contoso.com", "Identity:MailboxLogins:Domains")]
+    [InlineData("Identity:MailboxLogins:Enabled", "true", "Graph:TenantId and Graph:ClientId")]
+    [InlineData("Identity:TokenCache:MaxEntries", "0", "Identity:TokenCache:MaxEntries")]
+    [InlineData("Identity:TokenCache:RefreshBeforeExpiry", "01:00:00", "Identity:TokenCache:RefreshBeforeExpiry")]
+    public async Task ABadIdentitySettingFailsAtStartNamingTheKey(string key, string value, string named)
+    {
+        var settings = new Dictionary<string, string?> { [key] = value };
+        if (key.StartsWith("Identity:AppLogins:Lookup", StringComparison.Ordinal))
+        {
+            settings.TryAdd("Identity:AppLogins:Lookup:floor2:TenantId", "6f1c3a52-8b0e-4a7d-9c2f-1e5d7b3a9f04");
+            settings.TryAdd("Identity:AppLogins:Lookup:floor2:ClientId", "0d6e8f2a-4c1b-4e3f-8a9d-7b2c5e1f3a60");
+        }
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => RelayStack.StartAsync(senderSettings: settings));
+
+        Assert.Contains(named, error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task ACertificateFileThatIsNotACertificateFailsAtStartNamingTheKey()
     {

@@ -72,11 +72,34 @@ public static partial class SenderHostingExtensions
                 }
                 break;
         }
-        if (services.GetRequiredService<RelayAccounts>().Count == 0)
+        var identity = services.GetRequiredService<IOptions<IdentityOptions>>().Value;
+        ValidateMailboxLogins(identity, graph);
+        var accounts = services.GetRequiredService<RelayAccounts>().Count;
+        LogLogins(logger, accounts,
+            identity.AppLogins.Enabled ? (identity.AppLogins.RequireLookup ? "lookup only" : "on") : "off",
+            identity.AppLogins.Lookup.Count, identity.AppLogins.Table.IsConfigured,
+            identity.MailboxLogins.Enabled ? (identity.MailboxLogins.Domains.Count > 0 ? string.Join(",", identity.MailboxLogins.Domains) : "any domain") : "off");
+        if (accounts == 0 && !identity.AppLogins.Enabled && !identity.MailboxLogins.Enabled)
         {
             LogNoAccounts(logger);
         }
         return app;
+    }
+
+    /// <summary>Mailbox logins sign in through Relay's app registration, so it must be named.</summary>
+    private static void ValidateMailboxLogins(IdentityOptions identity, GraphOptions graph)
+    {
+        if (!identity.MailboxLogins.Enabled)
+        {
+            return;
+        }
+        var missing = new[] { ("Graph:TenantId", graph.TenantId), ("Graph:ClientId", graph.ClientId) }
+            .Where(setting => string.IsNullOrWhiteSpace(setting.Item2)).Select(setting => setting.Item1).ToArray();
+        if (missing.Length > 0)
+        {
+            throw new OptionsValidationException(IdentityOptions.SectionName, typeof(IdentityOptions),
+                [$"Identity:MailboxLogins:Enabled needs {string.Join(" and ", missing)}: mailbox logins sign in through Relay's app registration."]);
+        }
     }
 
     private static DeliveryMode ResolveMode(IServiceProvider services)
@@ -125,8 +148,12 @@ public static partial class SenderHostingExtensions
         Message = "Graph:SaveToSentItems is false, but MIME sendMail always saves a copy in Sent Items; Graph offers no way to turn that off for MIME.")]
     private static partial void LogSaveToSentItemsIgnored(ILogger logger);
 
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Logins: {AccountCount} Relay accounts; app logins {AppLogins} ({LookupCount} lookup entries, table {LookupTable}); mailbox logins {MailboxLogins}")]
+    private static partial void LogLogins(ILogger logger, int accountCount, string appLogins, int lookupCount, bool lookupTable, string mailboxLogins);
+
     [LoggerMessage(Level = LogLevel.Warning,
-        Message = "No relay accounts are configured (Identity:Accounts): every SMTP login will fail. Make a hash with 'Relay.Sender hash-password'.")]
+        Message = "No relay accounts are configured (Identity:Accounts) and app and mailbox logins are off: every SMTP login will fail. Make a hash with 'Relay.Sender hash-password'.")]
     private static partial void LogNoAccounts(ILogger logger);
 
     private sealed class TemporaryConfiguredLookup(IOptionsMonitor<IdentityOptions> options) : IAppLoginLookup
