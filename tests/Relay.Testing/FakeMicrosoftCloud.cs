@@ -12,7 +12,7 @@ namespace Relay.Testing;
 /// (random port, self-signed certificate) that issues client-credentials tokens to registered apps, accepts sendMail
 /// requests authorized with them, serves secrets behind Key Vault's challenge and records everything it receives.
 /// </summary>
-public sealed class FakeMicrosoftCloud : IAsyncDisposable
+public sealed partial class FakeMicrosoftCloud : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly EntraDirectory _directory;
@@ -46,6 +46,7 @@ public sealed class FakeMicrosoftCloud : IAsyncDisposable
         FakeMicrosoftCloud? cloud = null;
         var keyVaultEndpoint = new KeyVaultEndpoint(keyVault, directory, () => cloud!.AuthorityHost);
         var app = FakeCloudHost.Build(certificate, journal, new EntraTokenEndpoint(directory), sendMail, keyVaultEndpoint);
+        TableStorageEndpoint.Map(app, new TableStorageEndpoint(() => cloud!._tables, directory));
         try
         {
             await app.StartAsync(cancellationToken);
