@@ -2,6 +2,8 @@ using System.Net;
 using System.Text;
 using MailKit.Net.Smtp;
 using MailKit.Security;
+using Microsoft.Extensions.DependencyInjection;
+using Relay.Sender.Identity.AppLogins;
 using Relay.Testing;
 
 namespace Relay.EndToEnd.Tests;
@@ -26,13 +28,20 @@ public sealed class AppLoginEndToEndTests
         return settings;
     }
 
-    private static async Task<(FakeMicrosoftCloud Cloud, RelayStack Stack)> StartAsync(Dictionary<string, string?> senderSettings)
+    private static async Task<(FakeMicrosoftCloud Cloud, RelayStack Stack)> StartAsync(
+        Dictionary<string, string?> senderSettings, Func<FakeMicrosoftCloud, (string Key, string Value)>? prepare = null)
     {
         var cloud = await FakeMicrosoftCloud.StartAsync();
         cloud.RegisterApp(Tenant, Client, Secret);
         try
         {
-            return (cloud, await RelayStack.StartAsync(cloud, senderSettings, new Dictionary<string, string?> { ["Smtp:MaxConnectionsPerAddress"] = "200" }));
+            if (prepare?.Invoke(cloud) is var (key, value))
+            {
+                senderSettings[key] = value;
+            }
+            return (cloud, await RelayStack.StartAsync(cloud, senderSettings, new Dictionary<string, string?> { ["Smtp:MaxConnectionsPerAddress"] = "200" },
+                configureSender: builder => builder.Services.AddHttpClient(TableAppLogins.HttpClientName)
+                    .ConfigurePrimaryHttpMessageHandler(cloud.CreateTrustingHandler)));
         }
         catch
         {
@@ -121,6 +130,34 @@ public sealed class AppLoginEndToEndTests
             user: "floor2@lookup", password: Secret);
 
         Assert.Equal("scanners@fabrikam.com", Assert.Single(cloud.SentMail).Mailbox);
+        Assert.Equal(1, TokenRequests(cloud, Client));
+    }
+
+    [Fact]
+    public async Task ALookupKeyInTheAzureTableStandsForItsAppAndAnUnknownOneIsRefused()
+    {
+        var (cloud, stack) = await StartAsync(
+            AppLogins(),
+            cloud =>
+            {
+                cloud.CreateTable("RelayLogins");
+                cloud.UpsertTableEntity("RelayLogins", "lookup", "copier-3", new Dictionary<string, string>
+                {
+                    ["TenantId"] = Tenant,
+                    ["ClientId"] = Client,
+                    ["From"] = "copiers@fabrikam.com",
+                });
+                return ("Identity:AppLogins:Table:ConnectionString", cloud.TableConnectionString);
+            });
+        await using var _ = cloud;
+        await using var __ = stack;
+
+        await SmtpClients.SendWithMailKitAsync(stack.SmtpPort, SmtpClients.Message("device@fabrikam.com", "alice@example.com"),
+            user: "copier-3@lookup", password: Secret);
+        var unknown = await AuthPlainAsync(stack.SmtpPort, "copier-4@lookup", Secret);
+
+        Assert.Equal("copiers@fabrikam.com", Assert.Single(cloud.SentMail).Mailbox);
+        Assert.StartsWith("535 5.7.8", unknown, StringComparison.Ordinal);
         Assert.Equal(1, TokenRequests(cloud, Client));
     }
 

@@ -35,7 +35,7 @@ public static partial class SenderHostingExtensions
         services.AddSingleton<AppCredentialLogins>();
         services.AddSingleton<MailboxLogins>();
         services.AddSingleton<SmtpLogins>();
-        services.AddSingleton<IAppLoginLookup, TemporaryConfiguredLookup>();
+        services.AddAppLoginLookup();
         services.AddSingleton<SenderAuthorization>();
         services.AddSingleton<SubmissionProcessor>();
 
@@ -155,11 +155,4 @@ public static partial class SenderHostingExtensions
     [LoggerMessage(Level = LogLevel.Warning,
         Message = "No relay accounts are configured (Identity:Accounts) and app and mailbox logins are off: every SMTP login will fail. Make a hash with 'Relay.Sender hash-password'.")]
     private static partial void LogNoAccounts(ILogger logger);
-
-    private sealed class TemporaryConfiguredLookup(IOptionsMonitor<IdentityOptions> options) : IAppLoginLookup
-    {
-        public ValueTask<AppLoginEntry?> FindAsync(string key, CancellationToken cancellationToken) =>
-            ValueTask.FromResult(options.CurrentValue.AppLogins.Lookup.TryGetValue(key, out var e)
-                ? new AppLoginEntry(e.TenantId, e.ClientId, e.From) : null);
-    }
 }
