@@ -14,6 +14,9 @@ internal sealed class FakeSenderClient : ISenderClient
     public List<AuthenticateRequest> Logins { get; } = [];
     public SmtpReply Verdict { get; set; } = new(250, "2.0.0", "Ok: queued");
     public bool Unreachable { get; set; }
+
+    /// <summary>Answers successful logins with <c>login_needed_for_delivery</c>, as Relay.Sender does for app and mailbox logins.</summary>
+    public bool LoginNeededForDelivery { get; set; }
     public int Cancelled { get; private set; }
 
     public Task<AuthenticateReply> AuthenticateAsync(AuthenticateRequest request, CancellationToken cancellationToken)
@@ -24,11 +27,12 @@ internal sealed class FakeSenderClient : ISenderClient
             ? Reply(false, 454, "4.7.0")
             : ok ? Reply(true, 235, "2.7.0") : Reply(false, 535, "5.7.8"));
 
-        static AuthenticateReply Reply(bool ok, int code, string enhanced) => new()
+        AuthenticateReply Reply(bool ok, int code, string enhanced) => new()
         {
             Succeeded = ok,
             Identity = ok ? Username : string.Empty,
             Reply = new Contracts.SmtpReply { Code = code, EnhancedCode = enhanced, Text = ok ? "Authentication successful" : "No" },
+            LoginNeededForDelivery = ok && LoginNeededForDelivery,
         };
     }
 

@@ -46,6 +46,57 @@ public class SessionTranscriptTests
     }
 
     [Fact]
+    public async Task ALoginTheSenderNeedsTravelsWithEveryMessageOfTheSession()
+    {
+        var (codes, sender) = await SessionHarness.ReplayAsync($"""
+            EHLO erp.local
+            AUTH LOGIN {B64(FakeSenderClient.Username)}
+            {B64(FakeSenderClient.Password)}
+            MAIL FROM:<erp@contoso.com>
+            RCPT TO:<alice@fabrikam.com>
+            DATA
+            Subject: one
+
+            .
+            MAIL FROM:<erp@contoso.com>
+            RCPT TO:<bob@fabrikam.com>
+            DATA
+            Subject: two
+
+            .
+            QUIT
+
+            """, arrange: s => s.LoginNeededForDelivery = true);
+
+        Assert.Equal(["220", "250", "334", "235 2.7.0", "250 2.1.0", "250 2.1.5", "354", "250 2.0.0", "250 2.1.0", "250 2.1.5", "354", "250 2.0.0", "221 2.0.0"], codes);
+        Assert.Equal(2, sender.Delivered.Count);
+        Assert.All(sender.Delivered, delivered =>
+        {
+            Assert.Equal(FakeSenderClient.Username, delivered.Envelope.Login.Username);
+            Assert.Equal(FakeSenderClient.Password, delivered.Envelope.Login.Password);
+        });
+    }
+
+    [Fact]
+    public async Task ALoginTheSenderDoesNotNeedIsNotKept()
+    {
+        var (_, sender) = await SessionHarness.ReplayAsync($"""
+            EHLO printer.local
+            AUTH PLAIN {PlainLogin}
+            MAIL FROM:<scanner@contoso.com>
+            RCPT TO:<alice@fabrikam.com>
+            DATA
+            Subject: scan
+
+            .
+            QUIT
+
+            """);
+
+        Assert.Null(Assert.Single(sender.Delivered).Envelope.Login);
+    }
+
+    [Fact]
     public async Task LoginWithPromptsAndLowerCaseVerbsWorks()
     {
         var (codes, sender) = await SessionHarness.ReplayAsync($"""
