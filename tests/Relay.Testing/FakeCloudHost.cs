@@ -37,6 +37,7 @@ internal static class FakeCloudHost
         app.MapGet("/secrets", keyVaultEndpoint.ListSecrets);
         app.MapGet("/secrets/{name}/{version?}", keyVaultEndpoint.GetSecret);
         app.MapGet("/common/userrealm/{username}", tokenEndpoint.GetUserRealm);
+        app.MapPost("/v1.0/me/sendMail", (Delegate)sendMailEndpoint.SendFromMeAsync);
         app.MapFallback("{**path}", (HttpContext context) => new GraphErrorResult(new GraphFault(
             StatusCodes.Status404NotFound, "ResourceNotFound", $"The fake Microsoft cloud has no endpoint for {context.Request.Method} {context.Request.Path}.")));
         return app;
