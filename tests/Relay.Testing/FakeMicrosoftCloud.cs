@@ -45,7 +45,7 @@ public sealed partial class FakeMicrosoftCloud : IAsyncDisposable
         var keyVault = new KeyVaultStore();
         FakeMicrosoftCloud? cloud = null;
         var keyVaultEndpoint = new KeyVaultEndpoint(keyVault, directory, () => cloud!.AuthorityHost);
-        var app = FakeCloudHost.Build(certificate, journal, new EntraTokenEndpoint(directory), sendMail, keyVaultEndpoint);
+        var app = FakeCloudHost.Build(certificate, journal, new EntraTokenEndpoint(directory), sendMail, keyVaultEndpoint, new ManagedIdentityEndpoint(directory));
         TableStorageEndpoint.Map(app, new TableStorageEndpoint(() => cloud!._tables, directory));
         try
         {
@@ -121,7 +121,10 @@ public sealed partial class FakeMicrosoftCloud : IAsyncDisposable
     /// <summary>A snapshot of every sendMail request accepted with 202 so far.</summary>
     public IReadOnlyList<SentMail> SentMail => _journal.SentMail;
 
-    /// <summary>How many requests reached the token endpoint, failed ones included.</summary>
+    /// <summary>
+    /// How many requests reached the token endpoint or the managed-identity endpoint, failed ones included (MSAL's
+    /// userrealm lookups before a password grant are not token requests and are not counted).
+    /// </summary>
     public int TokenRequestCount => _directory.TokenRequestCount;
 
     /// <summary>
@@ -136,12 +139,14 @@ public sealed partial class FakeMicrosoftCloud : IAsyncDisposable
 
     /// <summary>
     /// A handler whose server-certificate validation accepts exactly <see cref="Certificate"/> and nothing else.
+    /// It also sends Azure Instance Metadata Service requests (<c>http://169.254.169.254/metadata/...</c>, where
+    /// <c>ManagedIdentityCredential</c> asks for tokens when no <c>IDENTITY_ENDPOINT</c> is set) to the fake's IMDS endpoint.
     /// The caller owns (and disposes) it.
     /// </summary>
     public HttpMessageHandler CreateTrustingHandler()
     {
         var trusted = Certificate.RawData;
-        return new SocketsHttpHandler
+        return new ImdsRoutingHandler(AuthorityHost, new SocketsHttpHandler
         {
             SslOptions = new SslClientAuthenticationOptions
             {
@@ -149,7 +154,7 @@ public sealed partial class FakeMicrosoftCloud : IAsyncDisposable
                     certificate is not null && certificate.GetRawCertData().AsSpan().SequenceEqual(trusted),
             },
             ConnectCallback = ConnectAsync,
-        };
+        });
     }
 
     /// <summary>Connects as the default handler does, except that names under <c>localhost</c> go to 127.0.0.1 (RFC 6761 §6.3).</summary>
@@ -221,6 +226,72 @@ public sealed partial class FakeMicrosoftCloud : IAsyncDisposable
     private static string PrivateKeyPem(X509Certificate2 certificate) =>
         (certificate.GetRSAPrivateKey() as AsymmetricAlgorithm ?? certificate.GetECDsaPrivateKey())?.ExportPkcs8PrivateKeyPem()
         ?? throw new ArgumentException("The certificate has no RSA or ECDSA private key.", nameof(certificate));
+
+    /// <summary>
+    /// Adds a certificate credential to an app registration (creating the tenant and the app on first use): the app can
+    /// then authenticate with a client assertion signed by the certificate's key, as well as with its secret if it has one.
+    /// Only the public part is used, and the fake keeps its own copy.
+    /// </summary>
+    /// <param name="tenantId">The tenant ID or domain used in the token URL, compared case-insensitively.</param>
+    /// <param name="clientId">The application (client) ID, compared case-insensitively.</param>
+    /// <param name="certificate">The certificate; the assertion's <c>x5t#S256</c> or <c>x5t</c> header must name it.</param>
+    public void RegisterAppCertificate(string tenantId, string clientId, X509Certificate2 certificate) =>
+        _directory.RegisterCertificate(tenantId, clientId, certificate);
+
+    /// <summary>
+    /// Registers an app with "Allow public client flows" (creating the tenant on first use, or marking an existing app):
+    /// it requests password and refresh-token grants with no client credential, and Entra refuses any it sends with
+    /// 401 <c>invalid_client</c> AADSTS700025.
+    /// </summary>
+    /// <param name="tenantId">The tenant ID or domain used in the token URL, compared case-insensitively.</param>
+    /// <param name="clientId">The application (client) ID, compared case-insensitively.</param>
+    public void RegisterPublicClient(string tenantId, string clientId) => _directory.RegisterPublicClient(tenantId, clientId);
+
+    /// <summary>
+    /// Adds a user who can sign in with the password grant (ROPC), or replaces the password and block of an existing one;
+    /// a changed password revokes the refresh tokens issued before (AADSTS50173). The user's domain becomes "Managed" at
+    /// the userrealm endpoint. The signing-in app must be registered in the same tenant. Returns the user's object ID.
+    /// </summary>
+    /// <param name="tenantId">The tenant ID or domain used in the token URL, compared case-insensitively.</param>
+    /// <param name="userPrincipalName">The UPN, <c>name@domain</c>, compared case-insensitively.</param>
+    /// <param name="password">The password, compared exactly.</param>
+    /// <param name="block">Why a sign-in with the right password is still refused, if it is.</param>
+    public string RegisterUser(string tenantId, string userPrincipalName, string password, UserSignInBlock block = UserSignInBlock.None)
+    {
+        if (userPrincipalName.IndexOf('@', StringComparison.Ordinal) is < 1 || userPrincipalName.EndsWith('@'))
+        {
+            throw new ArgumentException($"A user principal name is name@domain, not '{userPrincipalName}'.", nameof(userPrincipalName));
+        }
+        return _directory.RegisterUser(tenantId, userPrincipalName, password, block).ObjectId;
+    }
+
+    /// <summary>
+    /// How many token requests were made for one principal, failed ones included: password and refresh-token grants count
+    /// for the user's UPN (not the app), client-credentials grants for the client ID, and managed-identity requests for
+    /// the identity's client ID. Compared case-insensitively.
+    /// </summary>
+    /// <param name="principal">A UPN, or a client ID.</param>
+    public int TokenRequestCountFor(string principal) => _directory.TokenRequestCountFor(principal);
+
+    /// <summary>
+    /// Registers a managed identity the managed-identity endpoint issues app-only tokens for (creating the tenant on first
+    /// use). There is at most one system-assigned identity, the one a request that names no identity gets; registering
+    /// another replaces it. Graph accepts the tokens as the identity's client ID.
+    /// </summary>
+    /// <param name="tenantId">The tenant its tokens are issued in.</param>
+    /// <param name="clientId">Its client ID.</param>
+    /// <param name="systemAssigned">Whether it is the host's system-assigned identity rather than a user-assigned one.</param>
+    public ManagedIdentityRegistration RegisterManagedIdentity(string tenantId, string clientId, bool systemAssigned = false) =>
+        _directory.RegisterManagedIdentity(tenantId, clientId, systemAssigned);
+
+    /// <summary>
+    /// The managed-identity endpoint, <c>https://127.0.0.1:{port}/msi/token</c>: what App Service and Container Apps put in
+    /// <c>IDENTITY_ENDPOINT</c>. MSAL accepts an https endpoint, and sends through the credential's <c>Transport</c>.
+    /// </summary>
+    public Uri ManagedIdentityEndpoint => new(AuthorityHost, Relay.Testing.ManagedIdentityEndpoint.AppServicePath);
+
+    /// <summary>The secret a managed-identity request must carry as <c>X-IDENTITY-HEADER</c>: what the platform puts in <c>IDENTITY_HEADER</c>. Random per fake.</summary>
+    public string ManagedIdentityHeader => _directory.ManagedIdentityHeader;
 
     /// <summary>Forgets every issued access token, so Graph rejects them with 401 <c>InvalidAuthenticationToken</c>.</summary>
     public void RevokeTokens() => _directory.RevokeTokens();
