@@ -1,6 +1,7 @@
 using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Identity;
+using Microsoft.Identity.Client;
 using Microsoft.Extensions.Options;
 using Relay.Sender.Delivery.Graph;
 
@@ -32,18 +33,40 @@ public sealed class EntraCredentials(IOptionsMonitor<GraphOptions> graph, IHttpC
         new ClientSecretCredential(tenantId, clientId, clientSecret, Configure(new ClientSecretCredentialOptions()));
 
     /// <summary>
-    /// The resource-owner password grant through Relay's app registration (<c>Graph:TenantId</c>, <c>Graph:ClientId</c>;
-    /// the app needs "Allow public client flows").
+    /// The resource-owner password grant in <c>Graph:TenantId</c>: through <paramref name="publicClientId"/> as a public
+    /// client when given; else through Relay's app (<c>Graph:ClientId</c>), as a confidential client with
+    /// <c>Graph:ClientSecret</c> when Relay has one, or as a public client (the app then needs "Allow public client flows").
     /// </summary>
-    public TokenCredential ForUserPassword(string userPrincipalName, string password)
+    public TokenCredential ForUserPassword(string userPrincipalName, string password, string? publicClientId)
     {
         var options = graph.CurrentValue;
+        if (string.IsNullOrEmpty(publicClientId) && !string.IsNullOrEmpty(options.ClientSecret))
+        {
+            return new ConfidentialPasswordCredential(() => ConfidentialClient(options), userPrincipalName, password);
+        }
         // Deprecated by Azure.Identity because ROPC cannot do MFA. That is the point of mailbox logins: devices that
         // can only send a password. Relay refuses such logins clearly when Entra asks for MFA (EntraLoginErrors).
 #pragma warning disable CS0618
-        return new UsernamePasswordCredential(userPrincipalName, password, options.TenantId, options.ClientId,
+        return new UsernamePasswordCredential(userPrincipalName, password, options.TenantId, publicClientId ?? options.ClientId,
             Configure(new UsernamePasswordCredentialOptions()));
 #pragma warning restore CS0618
+    }
+
+    private IConfidentialClientApplication ConfidentialClient(GraphOptions options)
+    {
+        var authority = new Uri(options.AuthorityHost);
+        return ConfidentialClientApplicationBuilder.Create(options.ClientId)
+            .WithAuthority(new Uri(authority, options.TenantId).ToString(), validateAuthority: IsKnownAuthority(authority))
+            .WithInstanceDiscovery(IsKnownAuthority(authority))
+            .WithClientSecret(options.ClientSecret)
+            .WithHttpClientFactory(new MsalHttpClients(httpClients))
+            .Build();
+    }
+
+    /// <summary>MSAL's HTTP through the same <c>entra</c> HttpClient as every other token request.</summary>
+    private sealed class MsalHttpClients(IHttpClientFactory httpClients) : IMsalHttpClientFactory
+    {
+        public HttpClient GetHttpClient() => httpClients.CreateClient(HttpClientName);
     }
 
     /// <summary>Authority, transport and retries for any Azure.Identity credential options.</summary>

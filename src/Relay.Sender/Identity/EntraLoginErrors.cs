@@ -52,7 +52,10 @@ public static partial class EntraLoginErrors
             50033 or 90006 or 90024 or 90033 or 90090 or 50196 => Transient(code),
             _ when service?.ErrorCode is "temporarily_unavailable" or "service_not_available" or MsalError.RequestTimeout
                    || service?.StatusCode >= 500 || IsTransport(error) => Transient(code),
-            _ when service is null && Find<AuthenticationFailedException>(error) is null => Transient(code),
+            // MSAL refuses before asking for a token when the user's domain is unknown to Entra (userrealm "Unknown").
+            _ when Find<MsalClientException>(error)?.ErrorCode == "unknown_user_type" => Credentials(code, "user name or password is wrong"),
+            // Neither Entra nor MSAL said no: something between Relay and Entra failed.
+            _ when Find<MsalException>(error) is null && Find<AuthenticationFailedException>(error) is null => Transient(code),
             null => Credentials(null, "Microsoft 365 refused the login"),
             _ => Credentials(code, "Microsoft 365 refused the login"),
         };

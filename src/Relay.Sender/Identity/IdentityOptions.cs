@@ -68,11 +68,21 @@ public sealed class MailboxLoginOptions : IValidatableObject
     /// <summary>When not empty, only UPNs in these domains are tried against Entra; others are refused at once.</summary>
     public List<string> Domains { get; set; } = [];
 
+    /// <summary>
+    /// A separate app registration with "Allow public client flows" for these sign-ins. Without it Relay's own app
+    /// (<c>Graph:ClientId</c>) signs users in: as a confidential client when it has a client secret, else as a public client.
+    /// </summary>
+    public string? ClientId { get; set; }
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         foreach (var domain in Domains.Where(d => string.IsNullOrWhiteSpace(d) || d.Contains('@') || d.Any(char.IsWhiteSpace)))
         {
             yield return new ValidationResult($"Identity:MailboxLogins:Domains entry '{domain}' is not a domain name.");
+        }
+        if (!string.IsNullOrEmpty(ClientId) && !Guid.TryParse(ClientId, out _))
+        {
+            yield return new ValidationResult("Identity:MailboxLogins:ClientId must be a GUID (the application/client ID).");
         }
     }
 }

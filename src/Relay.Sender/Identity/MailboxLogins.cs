@@ -26,8 +26,8 @@ public sealed class MailboxLogins(IOptionsMonitor<IdentityOptions> options, Logi
         {
             return LoginResult.Refused($"mailbox logins are accepted only for {string.Join(", ", settings.Domains)}");
         }
-        var key = CredentialKey.For("user", tenantId ?? string.Empty, username, password);
-        var credential = new LoginCredential(tokens, key, LoginKind.Mailbox, entra.ForUserPassword(username, password), entra.GraphScope);
+        var key = CredentialKey.For("user", $"{tenantId}/{settings.ClientId}", username, password);
+        var credential = new LoginCredential(tokens, key, LoginKind.Mailbox, entra.ForUserPassword(username, password, string.IsNullOrEmpty(settings.ClientId) ? null : settings.ClientId), entra.GraphScope);
         return LoginResult.Succeeded(new RelayPrincipal(username, LoginKind.Mailbox, null, username) { Credential = credential });
     }
 }
