@@ -36,6 +36,7 @@ internal static class FakeCloudHost
         app.MapPost("/v1.0/users/{id}/sendMail", sendMailEndpoint.SendAsync);
         app.MapGet("/secrets", keyVaultEndpoint.ListSecrets);
         app.MapGet("/secrets/{name}/{version?}", keyVaultEndpoint.GetSecret);
+        app.MapGet("/common/userrealm/{username}", tokenEndpoint.GetUserRealm);
         app.MapFallback("{**path}", (HttpContext context) => new GraphErrorResult(new GraphFault(
             StatusCodes.Status404NotFound, "ResourceNotFound", $"The fake Microsoft cloud has no endpoint for {context.Request.Method} {context.Request.Path}.")));
         return app;

@@ -120,7 +120,10 @@ public sealed class FakeMicrosoftCloud : IAsyncDisposable
     /// <summary>A snapshot of every sendMail request accepted with 202 so far.</summary>
     public IReadOnlyList<SentMail> SentMail => _journal.SentMail;
 
-    /// <summary>How many requests reached the token endpoint, failed ones included.</summary>
+    /// <summary>
+    /// How many requests reached the token endpoint, failed ones included (MSAL's userrealm lookups before a password
+    /// grant are not token requests and are not counted).
+    /// </summary>
     public int TokenRequestCount => _directory.TokenRequestCount;
 
     /// <summary>
@@ -220,6 +223,51 @@ public sealed class FakeMicrosoftCloud : IAsyncDisposable
     private static string PrivateKeyPem(X509Certificate2 certificate) =>
         (certificate.GetRSAPrivateKey() as AsymmetricAlgorithm ?? certificate.GetECDsaPrivateKey())?.ExportPkcs8PrivateKeyPem()
         ?? throw new ArgumentException("The certificate has no RSA or ECDSA private key.", nameof(certificate));
+
+    /// <summary>
+    /// Adds a certificate credential to an app registration (creating the tenant and the app on first use): the app can
+    /// then authenticate with a client assertion signed by the certificate's key, as well as with its secret if it has one.
+    /// Only the public part is used, and the fake keeps its own copy.
+    /// </summary>
+    /// <param name="tenantId">The tenant ID or domain used in the token URL, compared case-insensitively.</param>
+    /// <param name="clientId">The application (client) ID, compared case-insensitively.</param>
+    /// <param name="certificate">The certificate; the assertion's <c>x5t#S256</c> or <c>x5t</c> header must name it.</param>
+    public void RegisterAppCertificate(string tenantId, string clientId, X509Certificate2 certificate) =>
+        _directory.RegisterCertificate(tenantId, clientId, certificate);
+
+    /// <summary>
+    /// Registers an app with "Allow public client flows" (creating the tenant on first use, or marking an existing app):
+    /// it requests password and refresh-token grants with no client credential, and Entra refuses any it sends with
+    /// 401 <c>invalid_client</c> AADSTS700025.
+    /// </summary>
+    /// <param name="tenantId">The tenant ID or domain used in the token URL, compared case-insensitively.</param>
+    /// <param name="clientId">The application (client) ID, compared case-insensitively.</param>
+    public void RegisterPublicClient(string tenantId, string clientId) => _directory.RegisterPublicClient(tenantId, clientId);
+
+    /// <summary>
+    /// Adds a user who can sign in with the password grant (ROPC), or replaces the password and block of an existing one;
+    /// a changed password revokes the refresh tokens issued before (AADSTS50173). The user's domain becomes "Managed" at
+    /// the userrealm endpoint. The signing-in app must be registered in the same tenant. Returns the user's object ID.
+    /// </summary>
+    /// <param name="tenantId">The tenant ID or domain used in the token URL, compared case-insensitively.</param>
+    /// <param name="userPrincipalName">The UPN, <c>name@domain</c>, compared case-insensitively.</param>
+    /// <param name="password">The password, compared exactly.</param>
+    /// <param name="block">Why a sign-in with the right password is still refused, if it is.</param>
+    public string RegisterUser(string tenantId, string userPrincipalName, string password, UserSignInBlock block = UserSignInBlock.None)
+    {
+        if (userPrincipalName.IndexOf('@', StringComparison.Ordinal) is < 1 || userPrincipalName.EndsWith('@'))
+        {
+            throw new ArgumentException($"A user principal name is name@domain, not '{userPrincipalName}'.", nameof(userPrincipalName));
+        }
+        return _directory.RegisterUser(tenantId, userPrincipalName, password, block).ObjectId;
+    }
+
+    /// <summary>
+    /// How many token requests were made for one principal, failed ones included: password and refresh-token grants count
+    /// for the user's UPN (not the app), and client-credentials grants for the client ID. Compared case-insensitively.
+    /// </summary>
+    /// <param name="principal">A UPN, or a client ID.</param>
+    public int TokenRequestCountFor(string principal) => _directory.TokenRequestCountFor(principal);
 
     /// <summary>Forgets every issued access token, so Graph rejects them with 401 <c>InvalidAuthenticationToken</c>.</summary>
     public void RevokeTokens() => _directory.RevokeTokens();
