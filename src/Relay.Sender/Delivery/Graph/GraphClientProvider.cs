@@ -86,6 +86,11 @@ public sealed partial class GraphClientProvider : IDisposable
         {
             return; // A reload that left the Graph settings alone keeps the credential and its cached token.
         }
+        if (graph.MissingForDelivery().ToArray() is { Length: > 0 } missing)
+        {
+            LogRebuildFailed(_logger, $"Graph delivery needs {string.Join(", ", missing)}");
+            return;
+        }
         lock (_changing)
         {
             try
