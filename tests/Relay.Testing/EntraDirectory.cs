@@ -19,14 +19,15 @@ internal sealed record IssuedToken(string Value, string TenantId, string ClientI
 }
 
 /// <summary>
-/// The fake Entra ID state: tenants with their app registrations and users, the access and refresh tokens issued, and how
-/// many token requests were made, in all and per principal.
+/// The fake Entra ID state: tenants with their app registrations and users, managed identities, the access and refresh
+/// tokens issued, and how many token requests were made, in all and per principal.
 /// </summary>
 internal sealed class EntraDirectory
 {
     private readonly ConcurrentDictionary<string, Tenant> _tenants = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, IssuedToken> _tokens = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, RefreshGrant> _refreshGrants = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ManagedIdentityRegistration> _managedIdentities = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, int> _tokenRequestsByPrincipal = new(StringComparer.OrdinalIgnoreCase);
     private int _tokenRequestCount;
 
@@ -39,6 +40,9 @@ internal sealed class EntraDirectory
             field = value;
         }
     } = TimeSpan.FromHours(1);
+
+    /// <summary>The secret a caller of the managed-identity endpoint must send as <c>X-IDENTITY-HEADER</c>.</summary>
+    public string ManagedIdentityHeader { get; } = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(24));
 
     public int TokenRequestCount => Volatile.Read(ref _tokenRequestCount);
 
@@ -88,6 +92,27 @@ internal sealed class EntraDirectory
             .SelectMany(tenant => tenant.Users.Keys)
             .Select(upn => upn[(upn.LastIndexOf('@') + 1)..])
             .FirstOrDefault(registered => registered.Equals(domain, StringComparison.OrdinalIgnoreCase));
+
+    public ManagedIdentityRegistration RegisterManagedIdentity(string tenantId, string clientId, bool systemAssigned)
+    {
+        GetOrAddTenant(tenantId);
+        var resourceId = systemAssigned
+            ? null
+            : $"/subscriptions/5f1c9a0e-2d4b-4c3a-9e8f-7a6b5c4d3e2f/resourceGroups/relay-tests/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-{clientId}";
+        var identity = new ManagedIdentityRegistration(tenantId, clientId, Guid.NewGuid().ToString(), resourceId, systemAssigned);
+        if (systemAssigned)
+        {
+            // A host has one system-assigned identity: registering another replaces it.
+            foreach (var previous in _managedIdentities.Values.Where(registered => registered.SystemAssigned))
+            {
+                _managedIdentities.TryRemove(previous.ClientId, out _);
+            }
+        }
+        _managedIdentities[clientId] = identity;
+        return identity;
+    }
+
+    public IEnumerable<ManagedIdentityRegistration> ManagedIdentities => _managedIdentities.Values;
 
     public IssuedToken Issue(string tenantId, string clientId, TimeSpan lifetime, string? audience = null, EntraUser? user = null)
     {

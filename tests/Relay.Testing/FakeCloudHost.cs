@@ -12,7 +12,7 @@ namespace Relay.Testing;
 /// <summary>Builds the Kestrel application behind <see cref="FakeMicrosoftCloud"/>.</summary>
 internal static class FakeCloudHost
 {
-    public static WebApplication Build(X509Certificate2 certificate, RequestJournal journal, EntraTokenEndpoint tokenEndpoint, SendMailEndpoint sendMailEndpoint, KeyVaultEndpoint keyVaultEndpoint)
+    public static WebApplication Build(X509Certificate2 certificate, RequestJournal journal, EntraTokenEndpoint tokenEndpoint, SendMailEndpoint sendMailEndpoint, KeyVaultEndpoint keyVaultEndpoint, ManagedIdentityEndpoint managedIdentityEndpoint)
     {
         // The empty builder reads no configuration, so no environment variable or appsettings file can add an endpoint.
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
@@ -37,6 +37,9 @@ internal static class FakeCloudHost
         app.MapGet("/secrets", keyVaultEndpoint.ListSecrets);
         app.MapGet("/secrets/{name}/{version?}", keyVaultEndpoint.GetSecret);
         app.MapGet("/common/userrealm/{username}", tokenEndpoint.GetUserRealm);
+        app.MapPost("/v1.0/me/sendMail", (Delegate)sendMailEndpoint.SendFromMeAsync);
+        app.MapGet(ManagedIdentityEndpoint.AppServicePath, managedIdentityEndpoint.IssueForAppService);
+        app.MapGet(ManagedIdentityEndpoint.ImdsPath, managedIdentityEndpoint.IssueForImds);
         app.MapFallback("{**path}", (HttpContext context) => new GraphErrorResult(new GraphFault(
             StatusCodes.Status404NotFound, "ResourceNotFound", $"The fake Microsoft cloud has no endpoint for {context.Request.Method} {context.Request.Path}.")));
         return app;

@@ -45,7 +45,7 @@ public sealed class FakeMicrosoftCloud : IAsyncDisposable
         var keyVault = new KeyVaultStore();
         FakeMicrosoftCloud? cloud = null;
         var keyVaultEndpoint = new KeyVaultEndpoint(keyVault, directory, () => cloud!.AuthorityHost);
-        var app = FakeCloudHost.Build(certificate, journal, new EntraTokenEndpoint(directory), sendMail, keyVaultEndpoint);
+        var app = FakeCloudHost.Build(certificate, journal, new EntraTokenEndpoint(directory), sendMail, keyVaultEndpoint, new ManagedIdentityEndpoint(directory));
         try
         {
             await app.StartAsync(cancellationToken);
@@ -121,8 +121,8 @@ public sealed class FakeMicrosoftCloud : IAsyncDisposable
     public IReadOnlyList<SentMail> SentMail => _journal.SentMail;
 
     /// <summary>
-    /// How many requests reached the token endpoint, failed ones included (MSAL's userrealm lookups before a password
-    /// grant are not token requests and are not counted).
+    /// How many requests reached the token endpoint or the managed-identity endpoint, failed ones included (MSAL's
+    /// userrealm lookups before a password grant are not token requests and are not counted).
     /// </summary>
     public int TokenRequestCount => _directory.TokenRequestCount;
 
@@ -138,12 +138,14 @@ public sealed class FakeMicrosoftCloud : IAsyncDisposable
 
     /// <summary>
     /// A handler whose server-certificate validation accepts exactly <see cref="Certificate"/> and nothing else.
+    /// It also sends Azure Instance Metadata Service requests (<c>http://169.254.169.254/metadata/...</c>, where
+    /// <c>ManagedIdentityCredential</c> asks for tokens when no <c>IDENTITY_ENDPOINT</c> is set) to the fake's IMDS endpoint.
     /// The caller owns (and disposes) it.
     /// </summary>
     public HttpMessageHandler CreateTrustingHandler()
     {
         var trusted = Certificate.RawData;
-        return new SocketsHttpHandler
+        return new ImdsRoutingHandler(AuthorityHost, new SocketsHttpHandler
         {
             SslOptions = new SslClientAuthenticationOptions
             {
@@ -151,7 +153,7 @@ public sealed class FakeMicrosoftCloud : IAsyncDisposable
                     certificate is not null && certificate.GetRawCertData().AsSpan().SequenceEqual(trusted),
             },
             ConnectCallback = ConnectAsync,
-        };
+        });
     }
 
     /// <summary>Connects as the default handler does, except that names under <c>localhost</c> go to 127.0.0.1 (RFC 6761 §6.3).</summary>
@@ -264,10 +266,31 @@ public sealed class FakeMicrosoftCloud : IAsyncDisposable
 
     /// <summary>
     /// How many token requests were made for one principal, failed ones included: password and refresh-token grants count
-    /// for the user's UPN (not the app), and client-credentials grants for the client ID. Compared case-insensitively.
+    /// for the user's UPN (not the app), client-credentials grants for the client ID, and managed-identity requests for
+    /// the identity's client ID. Compared case-insensitively.
     /// </summary>
     /// <param name="principal">A UPN, or a client ID.</param>
     public int TokenRequestCountFor(string principal) => _directory.TokenRequestCountFor(principal);
+
+    /// <summary>
+    /// Registers a managed identity the managed-identity endpoint issues app-only tokens for (creating the tenant on first
+    /// use). There is at most one system-assigned identity, the one a request that names no identity gets; registering
+    /// another replaces it. Graph accepts the tokens as the identity's client ID.
+    /// </summary>
+    /// <param name="tenantId">The tenant its tokens are issued in.</param>
+    /// <param name="clientId">Its client ID.</param>
+    /// <param name="systemAssigned">Whether it is the host's system-assigned identity rather than a user-assigned one.</param>
+    public ManagedIdentityRegistration RegisterManagedIdentity(string tenantId, string clientId, bool systemAssigned = false) =>
+        _directory.RegisterManagedIdentity(tenantId, clientId, systemAssigned);
+
+    /// <summary>
+    /// The managed-identity endpoint, <c>https://127.0.0.1:{port}/msi/token</c>: what App Service and Container Apps put in
+    /// <c>IDENTITY_ENDPOINT</c>. MSAL accepts an https endpoint, and sends through the credential's <c>Transport</c>.
+    /// </summary>
+    public Uri ManagedIdentityEndpoint => new(AuthorityHost, Relay.Testing.ManagedIdentityEndpoint.AppServicePath);
+
+    /// <summary>The secret a managed-identity request must carry as <c>X-IDENTITY-HEADER</c>: what the platform puts in <c>IDENTITY_HEADER</c>. Random per fake.</summary>
+    public string ManagedIdentityHeader => _directory.ManagedIdentityHeader;
 
     /// <summary>Forgets every issued access token, so Graph rejects them with 401 <c>InvalidAuthenticationToken</c>.</summary>
     public void RevokeTokens() => _directory.RevokeTokens();

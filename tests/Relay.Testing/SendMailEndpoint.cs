@@ -6,7 +6,11 @@ using Microsoft.AspNetCore.Http;
 
 namespace Relay.Testing;
 
-/// <summary><c>POST /v1.0/users/{id}/sendMail</c> with a base64 MIME (<c>text/plain</c>) or JSON body.</summary>
+/// <summary>
+/// <c>POST /v1.0/users/{id}/sendMail</c> and <c>POST /v1.0/me/sendMail</c> with a base64 MIME (<c>text/plain</c>) or JSON
+/// body. An app-only token may send as any mailbox; a delegated token only as its own user (<c>/me</c>, or <c>/users/</c>
+/// with the user's UPN or object ID), otherwise 403 <c>ErrorSendAsDenied</c>.
+/// </summary>
 internal sealed class SendMailEndpoint(EntraDirectory directory, RequestJournal journal)
 {
     /// <summary>Graph's request size limit: 4 MiB of body, whatever Content-Length claims.</summary>
@@ -14,12 +18,34 @@ internal sealed class SendMailEndpoint(EntraDirectory directory, RequestJournal 
 
     public Func<SendMailRequest, GraphFault?>? Fault { get; set; }
 
-    public async Task<IResult> SendAsync(HttpContext context, string id)
+    public Task<IResult> SendAsync(HttpContext context, string id) => SendCoreAsync(context, id);
+
+    public Task<IResult> SendFromMeAsync(HttpContext context) => SendCoreAsync(context, mailbox: null);
+
+    /// <param name="context">The request.</param>
+    /// <param name="mailbox">The <c>{id}</c> of <c>/users/{id}</c>, or null for <c>/me</c>.</param>
+    private async Task<IResult> SendCoreAsync(HttpContext context, string? mailbox)
     {
-        if (Authenticate(context.Request) is not { } accessToken)
+        if (Authenticate(context.Request) is not { } token)
         {
             return new GraphErrorResult(Unauthenticated(context.Request));
         }
+
+        if (mailbox is null && token.User is null)
+        {
+            return new GraphErrorResult(new GraphFault(StatusCodes.Status400BadRequest, "BadRequest", "/me request is only valid with delegated authentication flow."));
+        }
+
+        if (token.User is { } user && mailbox is not null
+            && !mailbox.Equals(user.UserPrincipalName, StringComparison.OrdinalIgnoreCase)
+            && !mailbox.Equals(user.ObjectId, StringComparison.OrdinalIgnoreCase))
+        {
+            return new GraphErrorResult(new GraphFault(StatusCodes.Status403Forbidden, "ErrorSendAsDenied",
+                "The user account which was used to submit this request does not have the right to send mail on behalf of the specified sending account. Cannot submit message."));
+        }
+
+        var id = mailbox ?? token.User!.UserPrincipalName;
+        var principal = token.UserPrincipalName ?? token.ClientId;
 
         if (await ReadBodyAsync(context.Request.Body, context.RequestAborted) is not { } body)
         {
@@ -38,7 +64,7 @@ internal sealed class SendMailEndpoint(EntraDirectory directory, RequestJournal 
                     return new GraphErrorResult(new GraphFault(StatusCodes.Status400BadRequest, "ErrorMimeContentInvalidBase64String", "Invalid base64 string for MIME content."));
                 }
 
-                request = new SendMailRequest(id, SendMailFormat.Mime, mime, null, journal.CountAttempt(id));
+                request = new SendMailRequest(id, SendMailFormat.Mime, mime, null, journal.CountAttempt(id)) { Principal = principal, IsDelegated = token.User is not null };
                 break;
 
             case "application/json":
@@ -52,7 +78,7 @@ internal sealed class SendMailEndpoint(EntraDirectory directory, RequestJournal 
                     return new GraphErrorResult(new GraphFault(StatusCodes.Status400BadRequest, "ErrorInvalidRequest", "The 'message' parameter is required."));
                 }
 
-                request = new SendMailRequest(id, SendMailFormat.Json, null, json, journal.CountAttempt(id));
+                request = new SendMailRequest(id, SendMailFormat.Json, null, json, journal.CountAttempt(id)) { Principal = principal, IsDelegated = token.User is not null };
                 break;
 
             default:
@@ -64,14 +90,18 @@ internal sealed class SendMailEndpoint(EntraDirectory directory, RequestJournal 
             return new GraphErrorResult(fault);
         }
 
-        journal.Accept(new SentMail(request.Mailbox, request.Format, request.Mime, request.Json, accessToken, GraphRequestIds.RequestId(context)));
+        journal.Accept(new SentMail(request.Mailbox, request.Format, request.Mime, request.Json, token.Value, GraphRequestIds.RequestId(context))
+        {
+            Principal = request.Principal,
+            IsDelegated = request.IsDelegated,
+        });
         return Results.StatusCode(StatusCodes.Status202Accepted);
     }
 
     /// <summary>The bearer token when it is one this fake issued and it has not expired.</summary>
-    private string? Authenticate(HttpRequest request) =>
+    private IssuedToken? Authenticate(HttpRequest request) =>
         BearerToken(request) is { } value && directory.Find(value) is { } token && token.ExpiresOn > DateTimeOffset.UtcNow
-            ? value
+            ? token
             : null;
 
     private GraphFault Unauthenticated(HttpRequest request)
