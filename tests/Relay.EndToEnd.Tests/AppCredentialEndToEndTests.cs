@@ -37,7 +37,7 @@ public class AppCredentialEndToEndTests
         var reply = await Send(stack);
 
         Assert.StartsWith("2.0.0", reply, StringComparison.Ordinal);
-        Assert.Single(cloud.SentMail);
+        Assert.Equal(RelayStack.GraphClientId, Assert.Single(cloud.SentMail).Principal, ignoreCase: true);
         Assert.Equal(RelayStack.GraphClientId, Assert.Single(TokenForms(cloud))["client_id"]);
         Assert.Equal(Sha256(certificate), Assert.Single(AssertionCertificates(cloud)));
         Assert.DoesNotContain(TokenForms(cloud), form => form.ContainsKey("client_secret"));
@@ -201,6 +201,51 @@ public class AppCredentialEndToEndTests
 
         Assert.Contains("Graph:ClientSecret and Graph:CertificatePath are both set", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(RelayStack.GraphClientSecret, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AUserAssignedManagedIdentitySendsWithoutAnAppRegistration()
+    {
+        // No IDENTITY_ENDPOINT in this process, so MSAL asks IMDS, as on a VM or an AKS node; the fake cloud's handler
+        // (Relay's entra HttpClient in RelayStack) takes 169.254.169.254 to the fake's IMDS endpoint.
+        await using var cloud = await FakeMicrosoftCloud.StartAsync();
+        var identity = Guid.NewGuid().ToString();
+        cloud.RegisterManagedIdentity(RelayStack.GraphTenantId, identity);
+        await using var stack = await RelayStack.StartAsync(cloud, senderSettings: new Dictionary<string, string?>
+        {
+            ["Graph:TenantId"] = null,
+            ["Graph:ClientId"] = null,
+            ["Graph:ClientSecret"] = null,
+            ["Graph:ManagedIdentityClientId"] = identity,
+        });
+
+        var reply = await Send(stack);
+
+        Assert.StartsWith("2.0.0", reply, StringComparison.Ordinal);
+        Assert.Equal(identity, Assert.Single(cloud.SentMail).Principal, ignoreCase: true);
+        Assert.Contains(cloud.Requests, request => request.Path.Contains("/metadata/identity/oauth2/token", StringComparison.Ordinal)
+            && request.Query.Contains($"client_id={identity}", StringComparison.Ordinal));
+        Assert.Contains(stack.Logs, line => line.Contains($"signing in with user-assigned managed identity {identity}", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task TheSystemAssignedManagedIdentitySendsWhenGraphCredentialSaysSo()
+    {
+        await using var cloud = await FakeMicrosoftCloud.StartAsync();
+        var identity = Guid.NewGuid().ToString();
+        cloud.RegisterManagedIdentity(RelayStack.GraphTenantId, identity, systemAssigned: true);
+        await using var stack = await RelayStack.StartAsync(cloud, senderSettings: new Dictionary<string, string?>
+        {
+            ["Graph:TenantId"] = null,
+            ["Graph:ClientId"] = null,
+            ["Graph:ClientSecret"] = null,
+            ["Graph:Credential"] = "ManagedIdentity",
+        });
+
+        await Send(stack);
+
+        Assert.Equal(identity, Assert.Single(cloud.SentMail).Principal, ignoreCase: true);
+        Assert.Contains(stack.Logs, line => line.Contains("signing in with system-assigned managed identity", StringComparison.Ordinal));
     }
 
     [Fact]
