@@ -71,7 +71,8 @@ public static partial class SenderHostingExtensions
                 LogPickupMode(logger, pickup.Folder);
                 break;
             case GraphMimeDelivery:
-                LogGraphMode(logger, graph.BaseUrl, graph.TenantId, graph.ClientId, services.GetRequiredService<GraphClientProvider>().Credential);
+                LogGraphMode(logger, graph.BaseUrl, graph.TenantId ?? "(none)", graph.ClientId ?? "(none)",
+                    services.GetRequiredService<GraphClientProvider>().Credential);
                 if (!graph.SaveToSentItems)
                 {
                     LogSaveToSentItemsIgnored(logger);
@@ -125,7 +126,7 @@ public static partial class SenderHostingExtensions
     private static partial void LogPickupMode(ILogger logger, string directory);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Delivery: GRAPH at {BaseUrl}, tenant {TenantId}, app {ClientId}, signing in with {Credential}")]
-    private static partial void LogGraphMode(ILogger logger, string baseUrl, string? tenantId, string? clientId, string credential);
+    private static partial void LogGraphMode(ILogger logger, string baseUrl, string tenantId, string clientId, string credential);
 
     [LoggerMessage(Level = LogLevel.Warning,
         Message = "Graph:SaveToSentItems is false, but MIME sendMail always saves a copy in Sent Items; Graph offers no way to turn that off for MIME.")]

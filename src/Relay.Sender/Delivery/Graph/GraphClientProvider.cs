@@ -245,7 +245,10 @@ public sealed partial class GraphClientProvider : IDisposable
         }
         catch (Exception ex) when (AppCertificate.IsUnusable(ex))
         {
-            throw new InvalidOperationException($"Graph:CertificatePath '{files.CertificatePath}' could not be loaded: {ex.Message}", ex);
+            var hint = files.IsPkcs12 || files.KeyPath is not null
+                ? string.Empty
+                : " (a PEM certificate needs its private key in the same file or in Graph:CertificateKeyPath)";
+            throw new InvalidOperationException($"Graph:CertificatePath '{files.CertificatePath}' could not be loaded: {ex.Message}{hint}", ex);
         }
     }
 
