@@ -63,7 +63,7 @@ public sealed class EntraCredentials(IOptionsMonitor<GraphOptions> graph, IHttpC
 
     /// <summary>
     /// A client-credentials grant whose client assertion is the federated token in <paramref name="tokenFilePath"/>
-    /// (Kubernetes workload identity), which Azure.Identity reads again as the platform rotates it.
+    /// (Kubernetes workload identity); Azure.Identity reads the file again every five minutes, as the kubelet renews it.
     /// </summary>
     public TokenCredential ForWorkloadIdentity(string tenantId, string clientId, string tokenFilePath) =>
         new WorkloadIdentityCredential(Configure(new WorkloadIdentityCredentialOptions
