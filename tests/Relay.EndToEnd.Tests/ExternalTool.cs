@@ -38,7 +38,9 @@ internal static class ExternalTool
     }
 
     /// <summary>Starts a long-running process; the caller kills it with <see cref="StopAsync"/>.</summary>
-    public static Process Start(string fileName, IEnumerable<string> arguments, string workingDirectory, IDictionary<string, string> environment)
+    /// <param name="output">Receives each line the process writes to stdout or stderr, when given.</param>
+    public static Process Start(string fileName, IEnumerable<string> arguments, string workingDirectory, IDictionary<string, string> environment,
+        System.Collections.Concurrent.ConcurrentQueue<string>? output = null)
     {
         var info = StartInfo(fileName, arguments);
         info.WorkingDirectory = workingDirectory;
@@ -47,11 +49,19 @@ internal static class ExternalTool
             info.Environment[key] = value;
         }
         var process = StartOrExplain(info);
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        process.OutputDataReceived += (_, line) => Keep(output, line.Data);
+        process.ErrorDataReceived += (_, line) => Keep(output, line.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
+    }
+
+    private static void Keep(System.Collections.Concurrent.ConcurrentQueue<string>? output, string? line)
+    {
+        if (output is not null && line is not null)
+        {
+            output.Enqueue(line);
+        }
     }
 
     public static async Task StopAsync(Process process)

@@ -73,7 +73,7 @@ public class ProcessTests
         Assert.True(parsed.Verify("printer password"));
     }
 
-    private static async Task<string> HashPasswordAsync(string password)
+    internal static async Task<string> HashPasswordAsync(string password)
     {
         var result = await ExternalTool.RunAsync(ServiceExecutable("Relay.Sender"), ["hash-password", "--iterations", "100000"], password + "\n");
         Assert.True(result.ExitCode == 0, result.ToString());
@@ -81,7 +81,7 @@ public class ProcessTests
     }
 
     /// <summary>A service's own build output (bin/CONFIG/TFM of its project), where its appsettings.json is.</summary>
-    private static string ServiceDirectory(string project)
+    internal static string ServiceDirectory(string project)
     {
         var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         var (framework, configuration) = (testOutput.Name, testOutput.Parent!.Name);
@@ -94,5 +94,5 @@ public class ProcessTests
         return Path.Combine(root.FullName, "src", project, "bin", configuration, framework);
     }
 
-    private static string ServiceExecutable(string project) => Path.Combine(ServiceDirectory(project), project);
+    internal static string ServiceExecutable(string project) => Path.Combine(ServiceDirectory(project), project);
 }

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Relay.ServiceDefaults.Certificates;
 using Relay.Smtp.Tls;
 using Relay.Testing;
 

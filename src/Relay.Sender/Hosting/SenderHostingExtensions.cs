@@ -23,7 +23,13 @@ public static partial class SenderHostingExtensions
         services.AddSingleton<IValidateOptions<IdentityOptions>, IdentityOptionsValidator>();
         services.AddOptions<DeliveryOptions>().BindConfiguration(DeliveryOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<DeliveryOptions>, DeliveryOptionsValidator>();
-        services.AddOptions<GraphOptions>().BindConfiguration(GraphOptions.SectionName).ValidateOnStart();
+        builder.AddRelayKeyVault();
+        services.AddOptions<GraphOptions>().BindConfiguration(GraphOptions.SectionName)
+            // Configuration holds the environment, so AZURE_FEDERATED_TOKEN_FILE and friends arrive the usual way.
+            .PostConfigure<IConfiguration>((graph, configuration) => graph.UseWorkloadIdentityEnvironment(name => configuration[name]))
+            .Validate<IOptions<KeyVaultOptions>>((graph, vault) => !graph.HasKeyVaultCertificate || vault.Value.IsConfigured,
+                $"Graph:CertificateName needs the vault: set {KeyVaultOptions.ConfigurationKey} to its URI (https://NAME.vault.azure.net/).")
+            .ValidateOnStart();
         services.AddSingleton<IValidateOptions<GraphOptions>, GraphOptionsValidator>();
 
         services.AddGrpc();
@@ -65,7 +71,8 @@ public static partial class SenderHostingExtensions
                 LogPickupMode(logger, pickup.Folder);
                 break;
             case GraphMimeDelivery:
-                LogGraphMode(logger, graph.BaseUrl, graph.TenantId, graph.ClientId);
+                LogGraphMode(logger, graph.BaseUrl, graph.TenantId ?? "(none)", graph.ClientId ?? "(none)",
+                    services.GetRequiredService<GraphClientProvider>().Credential);
                 if (!graph.SaveToSentItems)
                 {
                     LogSaveToSentItemsIgnored(logger);
@@ -138,11 +145,11 @@ public static partial class SenderHostingExtensions
     }
 
     [LoggerMessage(Level = LogLevel.Warning,
-        Message = "Delivery: PICKUP. No Graph configuration, so accepted mail is written as .eml files to {Directory} and NOT sent. Set Graph:TenantId, Graph:ClientId and Graph:ClientSecret to send through Microsoft 365.")]
+        Message = "Delivery: PICKUP. No Graph configuration, so accepted mail is written as .eml files to {Directory} and NOT sent. Set Graph:TenantId, Graph:ClientId and a credential (Graph:ClientSecret, a certificate or a managed identity) to send through Microsoft 365.")]
     private static partial void LogPickupMode(ILogger logger, string directory);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Delivery: GRAPH at {BaseUrl}, tenant {TenantId}, app {ClientId}")]
-    private static partial void LogGraphMode(ILogger logger, string baseUrl, string? tenantId, string? clientId);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Delivery: GRAPH at {BaseUrl}, tenant {TenantId}, app {ClientId}, signing in with {Credential}")]
+    private static partial void LogGraphMode(ILogger logger, string baseUrl, string tenantId, string clientId, string credential);
 
     [LoggerMessage(Level = LogLevel.Warning,
         Message = "Graph:SaveToSentItems is false, but MIME sendMail always saves a copy in Sent Items; Graph offers no way to turn that off for MIME.")]

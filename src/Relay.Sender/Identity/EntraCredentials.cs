@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Identity;
@@ -10,7 +11,7 @@ namespace Relay.Sender.Identity;
 /// <summary>
 /// Azure.Identity credentials that talk to the Entra authority of <c>Graph:AuthorityHost</c> over Relay's own
 /// <c>entra</c> HttpClient, and the Graph scope they ask for. One place decides authority, transport and retries for
-/// Relay's app identity and for every SMTP login that signs in with its own credentials.
+/// Relay's app identity (<see cref="ForRelayApp"/>) and for every SMTP login that signs in with its own credentials.
 /// </summary>
 public sealed class EntraCredentials(IOptionsMonitor<GraphOptions> graph, IHttpClientFactory httpClients)
 {
@@ -33,14 +34,56 @@ public sealed class EntraCredentials(IOptionsMonitor<GraphOptions> graph, IHttpC
         new ClientSecretCredential(tenantId, clientId, clientSecret, Configure(new ClientSecretCredentialOptions()));
 
     /// <summary>
+    /// Relay's own app identity as <c>Graph:Credential</c> (or the one credential configured) says. The certificate is
+    /// loaded by the caller, which also decides when a replaced one is loaded again.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No credential is configured, or a certificate is needed and not given.</exception>
+    public TokenCredential ForRelayApp(GraphOptions options, X509Certificate2? certificate) => options.CredentialKind switch
+    {
+        GraphCredential.ClientSecret => ForClientSecret(options.TenantId!, options.ClientId!, options.ClientSecret!),
+        GraphCredential.Certificate => ForCertificate(options.TenantId!, options.ClientId!,
+            certificate ?? throw new InvalidOperationException("Relay's app certificate is not loaded.")),
+        GraphCredential.ManagedIdentity => ForManagedIdentity(options.ManagedIdentityClientId),
+        GraphCredential.WorkloadIdentity => ForWorkloadIdentity(options.TenantId!, options.ClientId!, options.FederatedTokenFile!),
+        _ => throw new InvalidOperationException("Graph has no credential: set Graph:ClientSecret, Graph:CertificatePath, Graph:CertificateName or Graph:Credential."),
+    };
+
+    /// <summary>A client-credentials grant signed with a certificate (a JWT client assertion); the certificate needs its private key.</summary>
+    public TokenCredential ForCertificate(string tenantId, string clientId, X509Certificate2 certificate) =>
+        new ClientCertificateCredential(tenantId, clientId, certificate, Configure(new ClientCertificateCredentialOptions()));
+
+    /// <summary>
+    /// The host's managed identity: user-assigned by its client ID, or system-assigned when <paramref name="clientId"/> is
+    /// empty. Its token comes from the host's endpoint (Container Apps and App Service: <c>IDENTITY_ENDPOINT</c>; VMs: IMDS),
+    /// not from <c>Graph:AuthorityHost</c>; that endpoint is still reached over the <c>entra</c> HttpClient.
+    /// </summary>
+    public TokenCredential ForManagedIdentity(string? clientId) =>
+        new ManagedIdentityCredential(Configure(new ManagedIdentityCredentialOptions(string.IsNullOrWhiteSpace(clientId)
+            ? ManagedIdentityId.SystemAssigned
+            : ManagedIdentityId.FromUserAssignedClientId(clientId))));
+
+    /// <summary>
+    /// A client-credentials grant whose client assertion is the federated token in <paramref name="tokenFilePath"/>
+    /// (Kubernetes workload identity); Azure.Identity reads the file again every five minutes, as the kubelet renews it.
+    /// </summary>
+    public TokenCredential ForWorkloadIdentity(string tenantId, string clientId, string tokenFilePath) =>
+        new WorkloadIdentityCredential(Configure(new WorkloadIdentityCredentialOptions
+        {
+            TenantId = tenantId,
+            ClientId = clientId,
+            TokenFilePath = tokenFilePath,
+        }));
+
+    /// <summary>
     /// The resource-owner password grant in <c>Graph:TenantId</c>: through <paramref name="publicClientId"/> as a public
     /// client when given; else through Relay's app (<c>Graph:ClientId</c>), as a confidential client with
-    /// <c>Graph:ClientSecret</c> when Relay has one, or as a public client (the app then needs "Allow public client flows").
+    /// <c>Graph:ClientSecret</c> when that is Relay's credential, or else as a public client (the app then needs "Allow
+    /// public client flows", which Entra applies to all of the app's token requests: prefer a separate app then).
     /// </summary>
     public TokenCredential ForUserPassword(string userPrincipalName, string password, string? publicClientId)
     {
         var options = graph.CurrentValue;
-        if (string.IsNullOrEmpty(publicClientId) && !string.IsNullOrEmpty(options.ClientSecret))
+        if (string.IsNullOrEmpty(publicClientId) && options.CredentialKind == GraphCredential.ClientSecret)
         {
             return new ConfidentialPasswordCredential(() => ConfidentialClient(options), userPrincipalName, password);
         }

@@ -1,5 +1,6 @@
 using Azure.Security.KeyVault.Secrets;
 using Microsoft.Extensions.Configuration;
+using Relay.ServiceDefaults.Certificates;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -21,9 +22,6 @@ public sealed class KeyVaultConfigurationSource(SecretClient client, TimeProvide
 /// </remarks>
 public sealed class KeyVaultConfigurationProvider(SecretClient client, TimeProvider time) : ConfigurationProvider
 {
-    /// <summary>Content types of a Key Vault certificate's secret (its policy's <c>contentType</c>).</summary>
-    private static readonly string[] CertificateContentTypes = ["application/x-pkcs12", "application/x-pem-file"];
-
     public Uri VaultUri => client.VaultUri;
 
     /// <summary>The configuration keys the vault supplies (names, never values).</summary>
@@ -73,13 +71,7 @@ public sealed class KeyVaultConfigurationProvider(SecretClient client, TimeProvi
         && (secret.NotBefore is null || secret.NotBefore <= now)
         && (secret.ExpiresOn is null || secret.ExpiresOn > now)
         && !secret.Managed
-        && !IsCertificateContentType(secret.ContentType);
-
-    private static bool IsCertificateContentType(string? contentType)
-    {
-        var mediaType = contentType?.Split(';', 2)[0].Trim();
-        return CertificateContentTypes.Any(type => string.Equals(type, mediaType, StringComparison.OrdinalIgnoreCase));
-    }
+        && !KeyVaultCertificateSecret.IsCertificateContentType(secret.ContentType);
 
     /// <summary>
     /// Lists the secrets (the SDK follows <c>nextLink</c> page by page) and gets the current value of each setting. Every

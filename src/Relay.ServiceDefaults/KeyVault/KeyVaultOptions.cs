@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.Hosting;
@@ -6,7 +7,7 @@ namespace Microsoft.Extensions.Hosting;
 /// Where Relay's Key Vault is: the connection string <c>secrets</c>, which the AppHost injects as
 /// <c>ConnectionStrings__secrets=https://NAME.vault.azure.net/</c> (Aspire's <c>WithReference(vault)</c>).
 /// </summary>
-public sealed class KeyVaultOptions
+public sealed partial class KeyVaultOptions
 {
     /// <summary>The configuration key, as error messages name it.</summary>
     public const string ConfigurationKey = "ConnectionStrings:" + KeyVaultExtensions.ConnectionName;
@@ -22,6 +23,12 @@ public sealed class KeyVaultOptions
         && string.IsNullOrEmpty(uri.UserInfo) && uri.AbsolutePath == "/" && string.IsNullOrEmpty(uri.Query) && string.IsNullOrEmpty(uri.Fragment)
             ? uri
             : null;
+
+    /// <summary>Whether a name can be a Key Vault secret or certificate name: 1–127 characters, <c>0-9a-zA-Z-</c> (Key Vault's "About keys, secrets and certificates").</summary>
+    public static bool IsObjectName(string name) => ObjectName().IsMatch(name);
+
+    [GeneratedRegex("^[0-9A-Za-z-]{1,127}$", RegexOptions.CultureInvariant)]
+    private static partial Regex ObjectName();
 }
 
 /// <summary>An unset vault is fine (nothing then reads from it); a set one must be a vault URI.</summary>

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Azure.Security.KeyVault.Secrets;
 using Microsoft.Extensions.Options;
+using Relay.ServiceDefaults.Certificates;
 
 namespace Relay.Smtp.Tls;
 

@@ -3,6 +3,7 @@ using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Options;
+using Relay.ServiceDefaults.Certificates;
 
 namespace Relay.Smtp.Tls;
 
@@ -19,11 +20,12 @@ public sealed partial class ServerCertificate
     private static readonly TimeSpan ExpiryWarning = TimeSpan.FromDays(14);
 
     private readonly TlsOptions _options;
+    private readonly CertificateFiles? _files;
     private readonly ILogger<ServerCertificate> _logger;
     private readonly TimeProvider _time;
     private readonly Lock _reloading = new();
     private Loaded? _current;
-    private Stamp _failedStamp;
+    private CertificateFilesStamp _failedStamp;
 
     public ServerCertificate(IOptions<SmtpOptions> options, ILogger<ServerCertificate> logger, TimeProvider time)
     {
@@ -34,9 +36,10 @@ public sealed partial class ServerCertificate
         {
             return;
         }
+        _files = new CertificateFiles(_options.CertificatePath!, _options.KeyPath, _options.CertificatePassword);
         try
         {
-            _current = Load(ReadStamp());
+            _current = Load(_files.ReadStamp());
         }
         catch (Exception ex) when (ex is CryptographicException or IOException or UnauthorizedAccessException or InvalidOperationException)
         {
@@ -79,14 +82,14 @@ public sealed partial class ServerCertificate
     {
         var current = Volatile.Read(ref _current)
             ?? throw new InvalidOperationException("No TLS certificate is loaded (Smtp:Tls:CertificatePath or Smtp:Tls:KeyVaultCertificateName).");
-        if (!_options.HasCertificateFile)
+        if (_files is null)
         {
             return current;
         }
-        Stamp stamp;
+        CertificateFilesStamp stamp;
         try
         {
-            stamp = ReadStamp();
+            stamp = _files.ReadStamp();
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -116,9 +119,9 @@ public sealed partial class ServerCertificate
         }
     }
 
-    private Loaded Load(Stamp stamp)
+    private Loaded Load(CertificateFilesStamp stamp)
     {
-        var (leaf, intermediates) = IsPkcs12(_options.CertificatePath!) ? LoadPkcs12() : LoadPem();
+        var (leaf, intermediates) = _files!.Load();
         if (!leaf.HasPrivateKey)
         {
             throw new InvalidOperationException("the certificate has no private key (set Smtp:Tls:KeyPath to the key file).");
@@ -126,7 +129,7 @@ public sealed partial class ServerCertificate
         return Prepare(leaf, intermediates, stamp, "replacing the files is enough");
     }
 
-    private Loaded Prepare(X509Certificate2 leaf, X509Certificate2Collection intermediates, Stamp stamp, string renewal)
+    private Loaded Prepare(X509Certificate2 leaf, X509Certificate2Collection intermediates, CertificateFilesStamp stamp, string renewal)
     {
         if (OperatingSystem.IsWindows())
         {
@@ -142,40 +145,7 @@ public sealed partial class ServerCertificate
         return new Loaded(leaf, context, stamp);
     }
 
-    private (X509Certificate2 Leaf, X509Certificate2Collection Intermediates) LoadPkcs12() =>
-        CertificateMaterial.FromPkcs12(File.ReadAllBytes(_options.CertificatePath!), _options.CertificatePassword);
-
-    private (X509Certificate2 Leaf, X509Certificate2Collection Intermediates) LoadPem()
-    {
-        var certificatePem = File.ReadAllText(_options.CertificatePath!);
-        var keyPem = string.IsNullOrWhiteSpace(_options.KeyPath) ? certificatePem : File.ReadAllText(_options.KeyPath);
-        return CertificateMaterial.FromPem(certificatePem, keyPem, _options.CertificatePassword);
-    }
-
-    private static bool IsPkcs12(string path) =>
-        Path.GetExtension(path).ToLowerInvariant() is ".pfx" or ".p12";
-
-    private Stamp ReadStamp() => new(FileStamp.Of(_options.CertificatePath!), FileStamp.Of(_options.KeyPath));
-
-    private sealed record Loaded(X509Certificate2 Certificate, SslStreamCertificateContext Context, Stamp Stamp);
-
-    private readonly record struct Stamp(FileStamp Certificate, FileStamp Key);
-
-    /// <summary>What identifies one version of a file: where a symbolic link points (secret mounts swap links), its time and size.</summary>
-    private readonly record struct FileStamp(string? Target, DateTime LastWriteUtc, long Length)
-    {
-        public static FileStamp Of(string? path)
-        {
-            if (string.IsNullOrWhiteSpace(path))
-            {
-                return default;
-            }
-            var file = new FileInfo(path);
-            var target = file.ResolveLinkTarget(returnFinalTarget: true) as FileInfo;
-            var real = target ?? file;
-            return new FileStamp(target?.FullName, real.LastWriteTimeUtc, real.Length);
-        }
-    }
+    private sealed record Loaded(X509Certificate2 Certificate, SslStreamCertificateContext Context, CertificateFilesStamp Stamp);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "TLS certificate reloaded: {Subject} ({Thumbprint}), valid until {NotAfter:u}")]
     private static partial void LogReloaded(ILogger logger, string subject, string thumbprint, DateTime notAfter);

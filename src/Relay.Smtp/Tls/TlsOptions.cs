@@ -1,10 +1,9 @@
 using System.ComponentModel.DataAnnotations;
-using System.Text.RegularExpressions;
 
 namespace Relay.Smtp.Tls;
 
 /// <summary>Configuration section <c>Smtp:Tls</c>: the server certificate and when TLS is required.</summary>
-public sealed partial class TlsOptions : IValidatableObject
+public sealed class TlsOptions : IValidatableObject
 {
     /// <summary>
     /// Certificate file: PEM (certificate first, then any intermediates) or PKCS#12 (<c>.pfx</c>/<c>.p12</c>). Replacing the
@@ -107,7 +106,7 @@ public sealed partial class TlsOptions : IValidatableObject
                 "Smtp:Tls:CertificatePassword belongs to Smtp:Tls:CertificatePath; Key Vault hands out certificates without a password (Smtp:Tls:KeyVaultCertificateName).",
                 [nameof(CertificatePassword)]);
         }
-        if (!KeyVaultObjectName().IsMatch(KeyVaultCertificateName!))
+        if (!KeyVaultOptions.IsObjectName(KeyVaultCertificateName!))
         {
             yield return new ValidationResult(
                 $"Smtp:Tls:KeyVaultCertificateName '{KeyVaultCertificateName}' is not a Key Vault certificate name (1 to 127 letters, digits and hyphens).",
@@ -119,8 +118,4 @@ public sealed partial class TlsOptions : IValidatableObject
                 "Smtp:Tls:KeyVaultRefreshInterval must be between 1 second and 1 day.", [nameof(KeyVaultRefreshInterval)]);
         }
     }
-
-    /// <summary>Key Vault object names: 1–127 characters, <c>0-9a-zA-Z-</c> (Key Vault's "About keys, secrets and certificates").</summary>
-    [GeneratedRegex("^[0-9A-Za-z-]{1,127}$", RegexOptions.CultureInvariant)]
-    private static partial Regex KeyVaultObjectName();
 }

@@ -1,13 +1,13 @@
 using System.Security.Cryptography.X509Certificates;
 
-namespace Relay.Smtp.Tls;
+namespace Relay.ServiceDefaults.Certificates;
 
 /// <summary>
-/// A server certificate and its chain from PKCS#12 or PEM content, wherever that content came from (files, Key Vault).
-/// The leaf is the certificate with a private key (or the first one, which <see cref="ServerCertificate"/> then refuses);
-/// every other certificate is an intermediate.
+/// A certificate and its chain from PKCS#12 or PEM content, wherever that content came from (files, Key Vault): Relay.Smtp's
+/// TLS certificate and Relay.Sender's app certificate alike. The leaf is the certificate with a private key (or the first
+/// one, which the caller then refuses); every other certificate is an intermediate.
 /// </summary>
-internal static class CertificateMaterial
+public static class CertificateMaterial
 {
     public static (X509Certificate2 Leaf, X509Certificate2Collection Intermediates) FromPkcs12(byte[] content, string? password)
     {
