@@ -31,6 +31,7 @@ public sealed class RelayStack : IAsyncDisposable
     private static readonly string PasswordHashText = PasswordHash.Create(Password, PasswordHash.MinimumIterations).ToString();
 
     private readonly List<WebApplication> _hosts = [];
+    private LogLevel _minimumLogLevel;
 
     private RelayStack(string pickupDirectory) => PickupDirectory = pickupDirectory;
 
@@ -59,6 +60,7 @@ public sealed class RelayStack : IAsyncDisposable
     /// vault (<c>ConnectionStrings:secrets</c>); as in Program.cs, the vault is added after the settings and wins over them.
     /// </param>
     /// <param name="configureSender">Runs after <c>AddRelaySender</c> on Relay.Sender's builder.</param>
+    /// <param name="minimumLogLevel">What <see cref="Logs"/> captures from both services: Debug and up unless a test needs Trace.</param>
     /// <remarks>A null value in <paramref name="senderSettings"/> or <paramref name="smtpSettings"/> removes that default setting.</remarks>
     public static async Task<RelayStack> StartAsync(
         FakeMicrosoftCloud? cloud = null,
@@ -67,9 +69,10 @@ public sealed class RelayStack : IAsyncDisposable
         bool tls = false,
         Action<WebApplicationBuilder>? configureSmtp = null,
         Action<KeyVaultClientSettings>? configureKeyVault = null,
-        Action<WebApplicationBuilder>? configureSender = null)
+        Action<WebApplicationBuilder>? configureSender = null,
+        LogLevel minimumLogLevel = LogLevel.Debug)
     {
-        var stack = new RelayStack(Directory.CreateTempSubdirectory("relay-pickup-").FullName);
+        var stack = new RelayStack(Directory.CreateTempSubdirectory("relay-pickup-").FullName) { _minimumLogLevel = minimumLogLevel };
         if (tls)
         {
             stack.CertificateDirectory = Directory.CreateTempSubdirectory("relay-tls-").FullName;
@@ -172,7 +175,7 @@ public sealed class RelayStack : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Configuration["urls"] = "http://127.0.0.1:0";
         builder.Logging.ClearProviders();
-        builder.Logging.SetMinimumLevel(LogLevel.Debug);
+        builder.Logging.SetMinimumLevel(_minimumLogLevel);
         builder.Logging.AddProvider(new CapturingLoggerProvider(Logs));
         builder.AddRelayKeyVaultConfiguration(configureKeyVault);
         builder.AddServiceDefaults();
