@@ -78,7 +78,7 @@ public sealed class EntraCredentials(IOptionsMonitor<GraphOptions> graph, IHttpC
     /// The resource-owner password grant in <c>Graph:TenantId</c>: through <paramref name="publicClientId"/> as a public
     /// client when given; else through Relay's app (<c>Graph:ClientId</c>), as a confidential client with
     /// <c>Graph:ClientSecret</c> when that is Relay's credential, or else as a public client (the app then needs "Allow
-    /// public client flows", which Entra applies to all of the app's token requests: prefer a separate app then).
+    /// public client flows", with which Entra can refuse the app's own secret or certificate: prefer a separate app then).
     /// </summary>
     public TokenCredential ForUserPassword(string userPrincipalName, string password, string? publicClientId)
     {
