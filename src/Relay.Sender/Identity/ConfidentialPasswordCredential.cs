@@ -6,8 +6,8 @@ namespace Relay.Sender.Identity;
 /// <summary>
 /// The resource-owner password grant made by Relay's app as a confidential client (with its client secret), as
 /// azureSMTPwithOAuth does it: the app registration needs no "Allow public client flows", with which Entra can treat
-/// the app as a public client and refuse its own secret (AADSTS700025). A new MSAL application per sign-in, so no user's tokens outlive the
-/// <see cref="Tokens.LoginTokenCache"/> entry that holds them.
+/// the app as a public client and refuse its own secret (AADSTS700025). A new MSAL application per sign-in, so no
+/// user's tokens outlive the <see cref="Tokens.LoginTokenCache"/> entry that holds them.
 /// </summary>
 public sealed class ConfidentialPasswordCredential(Func<IConfidentialClientApplication> application, string userPrincipalName, string password)
     : TokenCredential
