@@ -57,11 +57,12 @@ public sealed partial class SmtpLogins(
             // Every failure to sign in gets a deliberate answer: classified by AADSTS code, and logged without the
             // password or secret (MSAL's messages hold neither).
             var failure = EntraLoginErrors.Classify(ex);
-            LogSignInFailed(logger, principal.Kind, principal.Name, failure.Reason, failure.AadstsCode, ex.GetType().Name);
+            LogSignInFailed(logger, principal.Kind, principal.Name, failure.Reason,
+                failure.AadstsCode is { } code ? $"AADSTS{code}" : "no AADSTS code", ex.GetType().Name);
             return LoginResult.Failed(failure);
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Kind} login {Login} refused by Entra ID: {Reason} (AADSTS{AadstsCode}, {Error})")]
-    private static partial void LogSignInFailed(ILogger logger, LoginKind kind, string login, string reason, int? aadstsCode, string error);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Kind} login {Login} could not sign in to Entra ID: {Reason} ({AadstsCode}, {Error})")]
+    private static partial void LogSignInFailed(ILogger logger, LoginKind kind, string login, string reason, string aadstsCode, string error);
 }
