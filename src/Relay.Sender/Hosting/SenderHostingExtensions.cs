@@ -47,6 +47,8 @@ public static partial class SenderHostingExtensions
 
         AddGraphHttpClients(services);
         services.AddSingleton<GraphClientProvider>();
+        services.AddSingleton<MailboxConcurrencyLimiter>();
+        services.AddSingleton<GraphCallPolicy>();
         services.AddSingleton<GraphMimeDelivery>();
         services.AddSingleton<PickupDelivery>();
         services.AddSingleton<IMessageDelivery>(sp => ResolveMode(sp) == DeliveryMode.Graph
