@@ -106,7 +106,11 @@ public sealed partial class GraphCallPolicy(
                     throw new GraphCallException(failure.Reply, GraphCallFailure.Unanswered, failure.HttpStatus, failure.Code, failure.Detail, failure.Exception);
                 case Verdict.NoToken:
                     throw new GraphCallException(failure.Reply, GraphCallFailure.NoToken, null, null, failure.Detail, failure.Exception);
-                default: // Refused, or a 401 after the token was renewed (or could not be).
+                case Verdict.RenewToken:
+                    throw new GraphCallException(failure.Reply, GraphCallFailure.Refused, failure.HttpStatus, failure.Code,
+                        call.TokenRenewed ? $"{failure.Detail}, for the renewed token too" : $"{failure.Detail}; the token cannot be renewed",
+                        failure.Exception);
+                default:
                     throw new GraphCallException(failure.Reply, GraphCallFailure.Refused, failure.HttpStatus, failure.Code, failure.Detail, failure.Exception);
             }
         }
@@ -277,7 +281,8 @@ public sealed partial class GraphCallPolicy(
     private sealed record Failure(
         Verdict Verdict, string Status, int? HttpStatus, string? Code, TimeSpan? RetryAfter, string? RequestId, SmtpReply Reply, string Detail, Exception Exception);
 
-    [LoggerMessage(Level = LogLevel.Information,
+    /// <summary>Debug: the audit line sums them up (attempts), and the retries and throttled counters count them.</summary>
+    [LoggerMessage(Level = LogLevel.Debug,
         Message = "Graph {Operation} for {Mailbox}: {Failure} on attempt {Attempt}; trying again in {DelayMs} ms ({DelaySource})")]
     private static partial void LogRetrying(ILogger logger, string operation, string mailbox, string failure, int attempt, long delayMs, string delaySource);
 

@@ -19,6 +19,17 @@ public sealed class LoginTokenCacheTests
 
     private AccessToken Token(string value, TimeSpan lifetime) => new(value, _time.GetUtcNow() + lifetime);
 
+    /// <summary>Entra as the cache sees it: each sign-in issues the next token, t1, t2, …, valid for an hour.</summary>
+    private sealed class CountingEntra(LoginTokenCacheTests test)
+    {
+        private int _requests;
+
+        public int Requests => Volatile.Read(ref _requests);
+
+        public ValueTask<AccessToken> Acquire(CancellationToken cancellationToken) =>
+            ValueTask.FromResult(test.Token($"t{Interlocked.Increment(ref _requests)}", TimeSpan.FromHours(1)));
+    }
+
     [Fact]
     public async Task ConcurrentRequestsForOneCredentialAskEntraOnce()
     {
@@ -96,13 +107,11 @@ public sealed class LoginTokenCacheTests
     public async Task AnExpiredTokenIsNeverReturned()
     {
         var cache = Cache();
-        var requests = 0;
-        ValueTask<AccessToken> Acquire(CancellationToken _) =>
-            ValueTask.FromResult(Token($"t{Interlocked.Increment(ref requests)}", TimeSpan.FromHours(1)));
+        var entra = new CountingEntra(this);
 
-        await cache.GetTokenAsync(Alice, Acquire, CancellationToken.None);
+        await cache.GetTokenAsync(Alice, entra.Acquire, CancellationToken.None);
         _time.Advance(TimeSpan.FromHours(2));
-        var token = await cache.GetTokenAsync(Alice, Acquire, CancellationToken.None);
+        var token = await cache.GetTokenAsync(Alice, entra.Acquire, CancellationToken.None);
 
         Assert.Equal("t2", token.Token);
         Assert.True(token.ExpiresOn > _time.GetUtcNow());
@@ -177,14 +186,12 @@ public sealed class LoginTokenCacheTests
     public async Task ATokenGraphRejectedIsDroppedAndTheNextRequestSignsInAgain()
     {
         var cache = Cache();
-        var requests = 0;
-        ValueTask<AccessToken> Acquire(CancellationToken _) =>
-            ValueTask.FromResult(Token($"t{Interlocked.Increment(ref requests)}", TimeSpan.FromHours(1)));
-        await cache.GetTokenAsync(Alice, Acquire, CancellationToken.None);
+        var entra = new CountingEntra(this);
+        await cache.GetTokenAsync(Alice, entra.Acquire, CancellationToken.None);
         _time.Advance(TimeSpan.FromMinutes(1));
 
         cache.Invalidate(Alice, rejectedAt: _time.GetUtcNow());
-        var token = await cache.GetTokenAsync(Alice, Acquire, CancellationToken.None);
+        var token = await cache.GetTokenAsync(Alice, entra.Acquire, CancellationToken.None);
 
         Assert.Equal("t2", token.Token);
     }
@@ -193,20 +200,18 @@ public sealed class LoginTokenCacheTests
     public async Task ATokenObtainedAfterTheRejectionIsKept()
     {
         var cache = Cache();
-        var requests = 0;
-        ValueTask<AccessToken> Acquire(CancellationToken _) =>
-            ValueTask.FromResult(Token($"t{Interlocked.Increment(ref requests)}", TimeSpan.FromHours(1)));
-        await cache.GetTokenAsync(Alice, Acquire, CancellationToken.None);
+        var entra = new CountingEntra(this);
+        await cache.GetTokenAsync(Alice, entra.Acquire, CancellationToken.None);
         var rejectedAt = _time.GetUtcNow();
         cache.Invalidate(Alice, rejectedAt);
         _time.Advance(TimeSpan.FromSeconds(1));
-        await cache.GetTokenAsync(Alice, Acquire, CancellationToken.None); // Another message's renewal.
+        await cache.GetTokenAsync(Alice, entra.Acquire, CancellationToken.None); // Another message's renewal.
 
         cache.Invalidate(Alice, rejectedAt); // A slower message's 401 for the same old token.
-        var token = await cache.GetTokenAsync(Alice, Acquire, CancellationToken.None);
+        var token = await cache.GetTokenAsync(Alice, entra.Acquire, CancellationToken.None);
 
         Assert.Equal("t2", token.Token);
-        Assert.Equal(2, requests);
+        Assert.Equal(2, entra.Requests);
     }
 
     [Fact]
