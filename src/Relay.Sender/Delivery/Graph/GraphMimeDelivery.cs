@@ -17,8 +17,8 @@ namespace Relay.Sender.Delivery.Graph;
 public sealed partial class GraphMimeDelivery(
     GraphClientProvider clients, GraphCallPolicy policy, IOptions<GraphOptions> options, ILogger<GraphMimeDelivery> logger) : IMessageDelivery
 {
-    /// <summary>The path name in the audit line: one MIME sendMail request.</summary>
-    public const string Path = "mime";
+    /// <summary>The path in the audit line: one MIME sendMail request.</summary>
+    public const string MimePath = "mime";
 
     private const string Operation = "sendMail";
 
@@ -35,7 +35,7 @@ public sealed partial class GraphMimeDelivery(
         if (message.Body.Length > limit)
         {
             return new DeliveryResult(Replies.Create(552, "5.3.4",
-                $"Message exceeds the {limit} bytes Microsoft Graph accepts in one request"), Path: Path);
+                $"Message exceeds the {limit} bytes Microsoft Graph accepts in one request"), Path: MimePath);
         }
 
         var original = new byte[message.Body.Length];
@@ -62,7 +62,7 @@ public sealed partial class GraphMimeDelivery(
                 await graph.RequestAdapter.SendNoContentAsync(request, ErrorMapping, attemptToken);
                 return RequestId(inspection.ResponseHeaders);
             }, cancellationToken);
-            return new DeliveryResult(Replies.Queued(message.QueueId), requestId, call.Attempts, Path);
+            return new DeliveryResult(Replies.Queued(message.QueueId), requestId, call.Attempts, MimePath);
         }
         catch (GraphCallException failure)
         {
@@ -78,7 +78,7 @@ public sealed partial class GraphMimeDelivery(
                     LogGraphRefused(logger, message.QueueId, call.Attempts, failure.Message, failure.Reply.Code, failure.Reply.EnhancedCode);
                     break;
             }
-            return new DeliveryResult(failure.Reply, call.RequestId, call.Attempts, Path);
+            return new DeliveryResult(failure.Reply, call.RequestId, call.Attempts, MimePath);
         }
     }
 
