@@ -86,7 +86,12 @@ public class GraphEndToEndTests
     public async Task GraphErrorsBecomeTheMappedSmtpReply(int status, string code, int smtpCode, string enhanced)
     {
         await using var cloud = await FakeMicrosoftCloud.StartAsync();
-        await using var stack = await RelayStack.StartAsync(cloud);
+        // 429 and 503 are retried until the budget runs out: a short one keeps the test short.
+        await using var stack = await RelayStack.StartAsync(cloud, senderSettings: new Dictionary<string, string?>
+        {
+            ["Graph:RetryBudget"] = "00:00:02",
+            ["Graph:RetryBaseDelay"] = "00:00:00.100",
+        });
         cloud.SendMailFault = _ => new GraphFault(status, code, "injected by the test");
 
         var refused = await Assert.ThrowsAsync<SmtpCommandException>(() =>

@@ -47,6 +47,8 @@ public static partial class SenderHostingExtensions
 
         AddGraphHttpClients(services);
         services.AddSingleton<GraphClientProvider>();
+        services.AddSingleton<MailboxConcurrencyLimiter>();
+        services.AddSingleton<GraphCallPolicy>();
         services.AddSingleton<GraphMimeDelivery>();
         services.AddSingleton<PickupDelivery>();
         services.AddSingleton<IMessageDelivery>(sp => ResolveMode(sp) == DeliveryMode.Graph
@@ -128,7 +130,8 @@ public static partial class SenderHostingExtensions
     private static void AddGraphHttpClients(IServiceCollection services)
     {
 #pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is marked experimental; it is the documented way to opt out.
-        // Graph: Kiota's middleware without its RetryHandler — Relay decides what is retried and how the client hears of it.
+        // Graph: Kiota's middleware without its RetryHandler — Relay decides what is retried and how the client hears of it
+        // (GraphCallPolicy). The client's timeout backs up the policy's own per-request timeout.
         services.AddHttpClient(GraphClientProvider.GraphHttpClient, (sp, client) =>
                 client.Timeout = sp.GetRequiredService<IOptions<GraphOptions>>().Value.RequestTimeout)
             .RemoveAllResilienceHandlers()

@@ -27,7 +27,8 @@ public sealed class MailboxLogins(IOptionsMonitor<IdentityOptions> options, Logi
             return LoginResult.Refused($"mailbox logins are accepted only for {string.Join(", ", settings.Domains)}");
         }
         var key = CredentialKey.For("user", $"{tenantId}/{settings.ClientId}", username, password);
-        var credential = new LoginCredential(tokens, key, LoginKind.Mailbox, entra.ForUserPassword(username, password, string.IsNullOrEmpty(settings.ClientId) ? null : settings.ClientId), entra.GraphScope);
+        var publicClientId = string.IsNullOrEmpty(settings.ClientId) ? null : settings.ClientId;
+        var credential = new LoginCredential(tokens, key, LoginKind.Mailbox, () => entra.ForUserPassword(username, password, publicClientId), entra.GraphScope);
         return LoginResult.Succeeded(new RelayPrincipal(username, LoginKind.Mailbox, null, username) { Credential = credential });
     }
 }

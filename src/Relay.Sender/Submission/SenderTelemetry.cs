@@ -26,4 +26,15 @@ public static class SenderTelemetry
 
     public static Histogram<long> MessageSize { get; } =
         Meter.CreateHistogram<long>("relay.sender.message.size", "By", "Size of submitted messages");
+
+    // Graph: tagged by operation (sendMail, …) and status, never by mailbox (unbounded cardinality).
+
+    public static Counter<long> GraphRetries { get; } =
+        Meter.CreateCounter<long>("relay.sender.graph.retries", "{retry}", "Graph requests made again, by operation and the reason (status, network, token)");
+
+    public static Counter<long> GraphThrottled { get; } =
+        Meter.CreateCounter<long>("relay.sender.graph.throttled", "{response}", "Graph answers that say slow down (429, 503), by operation and status");
+
+    public static Histogram<double> GraphRequestDuration { get; } =
+        Meter.CreateHistogram<double>("relay.sender.graph.request.duration", "s", "One Graph request, token included, by operation and status");
 }

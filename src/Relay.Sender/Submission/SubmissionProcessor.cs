@@ -25,7 +25,7 @@ public sealed partial class SubmissionProcessor(
         activity?.SetTag("relay.recipients", envelope.Recipients.Count);
 
         var headers = MessageHeaders.Read(body.Rewind());
-        var (reply, mailbox, requestId) = await DecideAndDeliverAsync(envelope, headers, body, cancellationToken);
+        var (reply, mailbox, result) = await DecideAndDeliverAsync(envelope, headers, body, cancellationToken);
 
         var outcome = reply.Code switch { < 400 => "delivered", < 500 => "deferred", _ => "rejected" };
         activity?.SetTag("relay.outcome", outcome);
@@ -34,11 +34,13 @@ public sealed partial class SubmissionProcessor(
             new KeyValuePair<string, object?>("delivery", delivery.Name));
         SenderTelemetry.MessageSize.Record(body.Length);
         LogAudit(logger, envelope.QueueId, outcome, headers?.MessageId, mailbox, envelope.Recipients.Count, body.Length,
-            reply.Code, reply.EnhancedCode, delivery.Name, requestId, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            reply.Code, reply.EnhancedCode, delivery.Name, result?.Path ?? "-", result?.Attempts ?? 0, result?.GraphRequestId,
+            (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return reply;
     }
 
-    private async Task<(SmtpReply Reply, string? Mailbox, string? RequestId)> DecideAndDeliverAsync(
+    /// <returns>The reply, the mailbox decided on (if any), and what delivery came to (null when it was not tried).</returns>
+    private async Task<(SmtpReply Reply, string? Mailbox, DeliveryResult? Result)> DecideAndDeliverAsync(
         Envelope envelope, MessageHeaders? headers, MessageSpool body, CancellationToken cancellationToken)
     {
         var (principal, refusal) = await ResolvePrincipalAsync(envelope, cancellationToken);
@@ -56,7 +58,7 @@ public sealed partial class SubmissionProcessor(
             return (denied, decision.Mailbox, null);
         }
         var result = await delivery.DeliverAsync(new OutboundMessage(envelope, headers, body, decision.Mailbox!, principal), cancellationToken);
-        return (result.Reply, decision.Mailbox, result.GraphRequestId);
+        return (result.Reply, decision.Mailbox, result);
     }
 
     /// <summary>
@@ -84,7 +86,7 @@ public sealed partial class SubmissionProcessor(
     }
 
     [LoggerMessage(Level = LogLevel.Information,
-        Message = "Message {QueueId} {Outcome}: Message-ID {MessageId}, mailbox {Mailbox}, {RecipientCount} recipients, {Size} bytes, reply {ReplyCode} {EnhancedCode}, via {Delivery}, Graph request-id {GraphRequestId}, {DurationMs} ms")]
+        Message = "Message {QueueId} {Outcome}: Message-ID {MessageId}, mailbox {Mailbox}, {RecipientCount} recipients, {Size} bytes, reply {ReplyCode} {EnhancedCode}, via {Delivery} path {Path}, {Attempts} attempts, Graph request-id {GraphRequestId}, {DurationMs} ms")]
     private static partial void LogAudit(ILogger logger, string queueId, string outcome, string? messageId, string? mailbox,
-        int recipientCount, long size, int replyCode, string enhancedCode, string delivery, string? graphRequestId, long durationMs);
+        int recipientCount, long size, int replyCode, string enhancedCode, string delivery, string path, int attempts, string? graphRequestId, long durationMs);
 }

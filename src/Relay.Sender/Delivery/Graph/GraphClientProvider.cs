@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Graph;
 using Microsoft.Graph.Authentication;
 using Relay.Sender.Identity;
+using Relay.Sender.Identity.Tokens;
 using Relay.ServiceDefaults.Certificates;
 
 namespace Relay.Sender.Delivery.Graph;
@@ -70,6 +71,26 @@ public sealed partial class GraphClientProvider : IDisposable
         var identity = credential is null ? CurrentAppIdentity() : _identity;
         var authentication = credential is null ? identity.Authentication : Authenticate(credential, identity.BaseUrl);
         return new GraphServiceClient(_httpClients.CreateClient(GraphHttpClient), authentication, identity.BaseUrl);
+    }
+
+    /// <summary>
+    /// Graph rejected the token of <paramref name="credential"/> (Relay's own app when null) with 401 at
+    /// <paramref name="rejectedAt"/>: drop it, unless it was renewed since, so the next request signs in afresh. False
+    /// when the credential cannot be renewed.
+    /// </summary>
+    public bool RenewToken(TokenCredential? credential, DateTimeOffset rejectedAt)
+    {
+        switch (credential)
+        {
+            case null:
+                _identity.AppCredential.Renew(rejectedAt);
+                return true;
+            case LoginCredential login:
+                login.Invalidate(rejectedAt);
+                return true;
+            default:
+                return false;
+        }
     }
 
     public void Dispose()
@@ -233,8 +254,8 @@ public sealed partial class GraphClientProvider : IDisposable
                 LogExpiring(_logger, certificate.ToString());
             }
         }
-        var credential = _entra.ForRelayApp(graph, certificate?.Certificate);
-        return new Identity(Settings.Of(graph), graph, Authenticate(credential, baseUrl), baseUrl, Describe(graph, certificate), certificate, files);
+        var credential = new RenewableCredential(_entra.ForRelayApp(graph, certificate?.Certificate), _time);
+        return new Identity(Settings.Of(graph), graph, credential, Authenticate(credential, baseUrl), baseUrl, Describe(graph, certificate), certificate, files);
     }
 
     private static AppCertificate LoadFiles(CertificateFiles files)
@@ -293,10 +314,12 @@ public sealed partial class GraphClientProvider : IDisposable
     }
 
     /// <param name="Options">The settings it was built from, to build it again with a new certificate.</param>
+    /// <param name="AppCredential">Relay's app credential, renewed when Graph rejects its token.</param>
     /// <param name="Files">The certificate files whose stamp is compared before each message; null for other credentials.</param>
     private sealed record Identity(
         Settings Settings,
         GraphOptions Options,
+        RenewableCredential AppCredential,
         AzureIdentityAuthenticationProvider Authentication,
         string BaseUrl,
         string Description,

@@ -1,4 +1,3 @@
-using Azure.Identity;
 using Microsoft.Extensions.Options;
 using Microsoft.Graph.Models.ODataErrors;
 using Microsoft.Graph.Users.Item.SendMail;
@@ -11,12 +10,18 @@ namespace Relay.Sender.Delivery.Graph;
 
 /// <summary>
 /// Sends a message as raw MIME through <c>POST /users/{mailbox}/sendMail</c> (base64, <c>text/plain</c>), which keeps
-/// headers, charsets, S/MIME and structure as the client wrote them. Graph's 202 becomes 250; every other outcome is
-/// mapped by <see cref="GraphErrorMapper"/>.
+/// headers, charsets, S/MIME and structure as the client wrote them. The request goes through
+/// <see cref="GraphCallPolicy"/> (mailbox concurrency, retries, token renewal); Graph's 202 becomes 250, and every
+/// other outcome the reply <see cref="GraphErrorMapper"/> gives it.
 /// </summary>
 public sealed partial class GraphMimeDelivery(
-    GraphClientProvider clients, IOptions<GraphOptions> options, ILogger<GraphMimeDelivery> logger) : IMessageDelivery
+    GraphClientProvider clients, GraphCallPolicy policy, IOptions<GraphOptions> options, ILogger<GraphMimeDelivery> logger) : IMessageDelivery
 {
+    /// <summary>The path in the audit line: one MIME sendMail request.</summary>
+    public const string MimePath = "mime";
+
+    private const string Operation = "sendMail";
+
     private static readonly Dictionary<string, ParsableFactory<IParsable>> ErrorMapping = new()
     {
         ["XXX"] = ODataError.CreateFromDiscriminatorValue,
@@ -30,7 +35,7 @@ public sealed partial class GraphMimeDelivery(
         if (message.Body.Length > limit)
         {
             return new DeliveryResult(Replies.Create(552, "5.3.4",
-                $"Message exceeds the {limit} bytes Microsoft Graph accepts in one request"));
+                $"Message exceeds the {limit} bytes Microsoft Graph accepts in one request"), Path: MimePath);
         }
 
         var original = new byte[message.Body.Length];
@@ -40,54 +45,57 @@ public sealed partial class GraphMimeDelivery(
         var base64 = new byte[Base64.GetMaxEncodedToUtf8Length(mime.Length)];
         Base64.EncodeToUtf8(mime, base64, out _, out _);
 
-        var graph = clients.CreateClient(message.Principal.Credential);
-        var request = graph.Users[message.Mailbox].SendMail.ToPostRequestInformation(new SendMailPostRequestBody());
-        // The SDK has no MIME overload: replace the JSON body with the base64 MIME (graph-facts §2).
-        request.Headers.Clear();
-        request.SetStreamContent(new MemoryStream(base64), "text/plain");
-        var inspection = new HeadersInspectionHandlerOption { InspectResponseHeaders = true };
-        request.AddRequestOptions([inspection]);
-
+        var credential = message.Principal.Credential;
+        var graph = clients.CreateClient(credential);
+        var call = policy.Begin(message.Mailbox, rejectedAt => clients.RenewToken(credential, rejectedAt));
         try
         {
-            await graph.RequestAdapter.SendNoContentAsync(request, ErrorMapping, cancellationToken);
-            return new DeliveryResult(Replies.Queued(message.QueueId), RequestId(inspection.ResponseHeaders));
+            var requestId = await policy.RunAsync(call, Operation, async attemptToken =>
+            {
+                var request = graph.Users[message.Mailbox].SendMail.ToPostRequestInformation(new SendMailPostRequestBody());
+                // The SDK has no MIME overload: replace the JSON body with the base64 MIME (graph-facts §2). A new
+                // request each time: the SDK disposes the body once sent.
+                request.Headers.Clear();
+                request.SetStreamContent(new MemoryStream(base64, writable: false), "text/plain");
+                var inspection = new HeadersInspectionHandlerOption { InspectResponseHeaders = true };
+                request.AddRequestOptions([inspection]);
+                await graph.RequestAdapter.SendNoContentAsync(request, ErrorMapping, attemptToken);
+                return RequestId(inspection.ResponseHeaders);
+            }, cancellationToken);
+            return new DeliveryResult(Replies.Queued(message.QueueId), requestId, call.Attempts, MimePath);
         }
-        catch (ODataError error)
+        catch (GraphCallException failure)
         {
-            var code = error.Error?.Code;
-            LogGraphRefused(logger, message.QueueId, error.ResponseStatusCode, code);
-            return new DeliveryResult(GraphErrorMapper.Map(error.ResponseStatusCode, code), error.Error?.InnerError?.RequestId);
-        }
-        catch (ApiException error)
-        {
-            LogGraphRefused(logger, message.QueueId, error.ResponseStatusCode, null);
-            return new DeliveryResult(GraphErrorMapper.Map(error.ResponseStatusCode, null));
-        }
-        catch (AuthenticationFailedException error)
-        {
-            // MSAL's inner message names the AADSTS code (never the secret); the outer one stops short of it.
-            LogTokenFailed(logger, message.QueueId, error.InnerException?.Message ?? error.Message);
-            return new DeliveryResult(GraphErrorMapper.TokenUnavailable);
-        }
-        catch (Exception error) when (error is HttpRequestException
-                                          || error is OperationCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            LogNoResponse(logger, message.QueueId, message.Headers.MessageId, error.GetType().Name);
-            return new DeliveryResult(GraphErrorMapper.NoResponse);
+            switch (failure.Failure)
+            {
+                case GraphCallFailure.Unanswered:
+                    LogMayHaveBeenSent(logger, message.QueueId, message.Headers.MessageId, call.Attempts, failure.Message);
+                    break;
+                case GraphCallFailure.NoToken:
+                    LogTokenFailed(logger, message.QueueId, failure.Message);
+                    break;
+                default:
+                    LogGraphRefused(logger, message.QueueId, call.Attempts, failure.Message, failure.Reply.Code, failure.Reply.EnhancedCode);
+                    break;
+            }
+            return new DeliveryResult(failure.Reply, call.RequestId, call.Attempts, MimePath);
         }
     }
 
     private static string? RequestId(RequestHeaders headers) =>
         headers.TryGetValue("request-id", out var values) ? values.FirstOrDefault() : null;
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Graph refused message {QueueId}: HTTP {Status} {GraphCode}")]
-    private static partial void LogGraphRefused(ILogger logger, string queueId, int status, string? graphCode);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Graph did not take message {QueueId} in {Attempts} attempts ({Reason}); the client hears {ReplyCode} {EnhancedCode}")]
+    private static partial void LogGraphRefused(ILogger logger, string queueId, int attempts, string reason, int replyCode, string enhancedCode);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Message {QueueId} not sent: Relay could not get a Graph token: {Reason}")]
     private static partial void LogTokenFailed(ILogger logger, string queueId, string reason);
 
+    /// <summary>
+    /// Not retried: Graph may have sent it, and a second request could deliver it twice. The client was told 451 and
+    /// will send again; if Graph did send it, the recipients get it twice, and this line is the record.
+    /// </summary>
     [LoggerMessage(Level = LogLevel.Warning,
-        Message = "No response from Graph for message {QueueId} (Message-ID {MessageId}): it may have been sent; answered 451 ({Error})")]
-    private static partial void LogNoResponse(ILogger logger, string queueId, string? messageId, string error);
+        Message = "Message {QueueId} (Message-ID {MessageId}) may have been sent: no clear answer from Graph after {Attempts} attempts, so it was not tried again and the client was answered 451 ({Reason})")]
+    private static partial void LogMayHaveBeenSent(ILogger logger, string queueId, string? messageId, int attempts, string reason);
 }

@@ -112,9 +112,35 @@ public sealed class GraphOptions : IValidatableObject
     [Range(1024, 3_145_728, ErrorMessage = "Graph:MimeSizeLimit must be between 1 KiB and 3 MiB (Graph's 4 MB request limit after base64).")]
     public int MimeSizeLimit { get; set; } = 3_000_000;
 
-    /// <summary>One Graph request, from sending to the response.</summary>
+    /// <summary>
+    /// One Graph request, from sending to the response (the SDK's own default is 100 s). Never longer than what is left
+    /// of <see cref="RetryBudget"/>. A request that times out may have been carried out, so it is not retried.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:05", "00:10:00", ErrorMessage = "Graph:RequestTimeout must be between 5 seconds and 10 minutes.")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(100);
+
+    /// <summary>
+    /// How long one message may spend on Graph: waiting for a mailbox slot, its requests, and the pauses before retries.
+    /// It must end before Relay.Smtp stops waiting for the verdict (<c>Smtp:SubmissionTimeout</c>, 5 minutes by
+    /// default), so the client hears Relay's own 4xx rather than a timeout; 3 minutes leaves room for signing in first.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:08:00",
+        ErrorMessage = "Graph:RetryBudget must be between 1 second and 8 minutes, and below Smtp:SubmissionTimeout (5 minutes by default).")]
+    public TimeSpan RetryBudget { get; set; } = TimeSpan.FromMinutes(3);
+
+    /// <summary>
+    /// The first pause before a retry when Graph gives no <c>Retry-After</c>: pauses double from it (up to 30 seconds)
+    /// and each is drawn at random below that ceiling (exponential backoff with full jitter).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00", ErrorMessage = "Graph:RetryBaseDelay must be between 10 milliseconds and 1 minute.")]
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Graph requests in flight at once per mailbox, across all messages. Outlook allows 4 concurrent requests per app
+    /// and mailbox and answers a fifth with 429 (graph-facts §3); with several Relay.Sender replicas, divide 4 among them.
+    /// </summary>
+    [Range(1, 4, ErrorMessage = "Graph:MaxConcurrencyPerMailbox must be between 1 and 4 (Outlook allows 4 concurrent requests per app and mailbox).")]
+    public int MaxConcurrencyPerMailbox { get; set; } = 4;
 
     public bool HasCertificateFile => IsSet(CertificatePath);
 

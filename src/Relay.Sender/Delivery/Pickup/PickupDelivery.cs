@@ -31,13 +31,13 @@ public sealed partial class PickupDelivery(IOptions<DeliveryOptions> options, IH
             var final = Path.Combine(Folder, $"{message.QueueId}.eml");
             File.Move(temporary, final, overwrite: false);
             LogWritten(logger, message.QueueId, final);
-            return new DeliveryResult(Replies.Queued(message.QueueId));
+            return new DeliveryResult(Replies.Queued(message.QueueId), Attempts: 1, Path: Name);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             LogWriteFailed(logger, ex, message.QueueId, Folder);
             File.Delete(temporary);
-            return new DeliveryResult(Replies.Create(451, "4.3.0", "Could not store the message; try again later"));
+            return new DeliveryResult(Replies.Create(451, "4.3.0", "Could not store the message; try again later"), Attempts: 1, Path: Name);
         }
     }
 

@@ -53,7 +53,7 @@ public sealed partial class AppCredentialLogins(
     {
         var key = CredentialKey.For("app", tenantId, clientId, secret);
         var credential = new LoginCredential(tokens, key, LoginKind.AppCredential,
-            entra.ForClientSecret(tenantId, clientId, secret), entra.GraphScope);
+            () => entra.ForClientSecret(tenantId, clientId, secret), entra.GraphScope);
         return LoginResult.Succeeded(new RelayPrincipal(username, LoginKind.AppCredential, null, from) { Credential = credential });
     }
 

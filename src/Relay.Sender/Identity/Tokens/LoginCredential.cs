@@ -6,9 +6,10 @@ namespace Relay.Sender.Identity.Tokens;
 /// <summary>
 /// The Microsoft identity of one SMTP login, as Graph's authentication provider sees it: tokens come from the
 /// <see cref="LoginTokenCache"/> under the login's <see cref="CredentialKey"/>, and only a cache miss or a renewal
-/// asks Entra (through <paramref name="signIn"/>). Whatever scope is asked for, the token is for <paramref name="scope"/>.
+/// asks Entra (through a credential made by <paramref name="signIn"/> for that request alone, so no token outlives the cache
+/// entry in an Azure.Identity cache of its own). Whatever scope is asked for, the token is for <paramref name="scope"/>.
 /// </summary>
-public sealed class LoginCredential(LoginTokenCache cache, CredentialKey key, LoginKind kind, TokenCredential signIn, string scope) : TokenCredential
+public sealed class LoginCredential(LoginTokenCache cache, CredentialKey key, LoginKind kind, Func<TokenCredential> signIn, string scope) : TokenCredential
 {
     public CredentialKey Key => key;
 
@@ -18,12 +19,15 @@ public sealed class LoginCredential(LoginTokenCache cache, CredentialKey key, Lo
     public override AccessToken GetToken(TokenRequestContext requestContext, CancellationToken cancellationToken) =>
         GetTokenAsync(requestContext, cancellationToken).AsTask().GetAwaiter().GetResult();
 
+    /// <summary>Graph rejected the token at <paramref name="rejectedAt"/>: the next request signs in again (<see cref="LoginTokenCache.Invalidate"/>).</summary>
+    public void Invalidate(DateTimeOffset rejectedAt) => cache.Invalidate(key, rejectedAt);
+
     private async ValueTask<AccessToken> AcquireAsync(CancellationToken cancellationToken)
     {
         var outcome = "failed";
         try
         {
-            var token = await signIn.GetTokenAsync(new TokenRequestContext([scope]), cancellationToken);
+            var token = await signIn().GetTokenAsync(new TokenRequestContext([scope]), cancellationToken);
             outcome = "issued";
             return token;
         }

@@ -14,7 +14,8 @@ namespace Relay.Sender.Identity.Tokens;
 /// the renewal and every caller keeps the still-valid token meanwhile;</item>
 /// <item>failures are never cached (the next attempt asks Entra again) and leave no entry behind, so wrong passwords
 /// cannot fill the cache;</item>
-/// <item>bounded by <c>Identity:TokenCache:MaxEntries</c>: expired entries are swept, then those closest to expiry go.</item>
+/// <item>bounded by <c>Identity:TokenCache:MaxEntries</c>: expired entries are swept, then those closest to expiry go;</item>
+/// <item>a token Graph rejects (401) is dropped with <see cref="Invalidate"/>, and the next request asks Entra again.</item>
 /// </list>
 /// </summary>
 public sealed partial class LoginTokenCache(IOptions<IdentityOptions> options, TimeProvider time, ILogger<LoginTokenCache> logger)
@@ -74,7 +75,8 @@ public sealed partial class LoginTokenCache(IOptions<IdentityOptions> options, T
             lock (entry)
             {
                 entry.Token = token;
-                entry.RefreshAt = RefreshTime(token, time.GetUtcNow());
+                entry.ObtainedAt = time.GetUtcNow();
+                entry.RefreshAt = RefreshTime(token, entry.ObtainedAt);
                 entry.Pending = null;
             }
             MakeRoom();
@@ -140,6 +142,31 @@ public sealed partial class LoginTokenCache(IOptions<IdentityOptions> options, T
         LogEvicted(logger, victims.Count, _options.MaxEntries);
     }
 
+    /// <summary>
+    /// Drops the token of <paramref name="key"/> if it was obtained at or before <paramref name="rejectedAt"/> (when the
+    /// resource rejected it), so the next caller asks Entra again. A token obtained after that instant stays: another
+    /// message already replaced the rejected one. A renewal under way is kept, and callers wait for it.
+    /// </summary>
+    public void Invalidate(CredentialKey key, DateTimeOffset rejectedAt)
+    {
+        if (!_entries.TryGetValue(key.Value, out var entry))
+        {
+            return;
+        }
+        lock (entry)
+        {
+            if (entry.Token is null || entry.ObtainedAt > rejectedAt)
+            {
+                return;
+            }
+            entry.Token = null;
+            if (entry.Pending is null)
+            {
+                Remove(key.Value, entry);
+            }
+        }
+    }
+
     /// <summary>Drops every entry whose token has expired and that nobody is renewing.</summary>
     public int Sweep()
     {
@@ -169,6 +196,7 @@ public sealed partial class LoginTokenCache(IOptions<IdentityOptions> options, T
     private sealed class Entry
     {
         public AccessToken? Token;
+        public DateTimeOffset ObtainedAt;
         public DateTimeOffset RefreshAt;
         public Task<AccessToken>? Pending;
         public bool Removed;

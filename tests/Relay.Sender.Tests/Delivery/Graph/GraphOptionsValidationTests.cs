@@ -84,6 +84,36 @@ public sealed class GraphOptionsValidationTests
         FailureNaming(result, "Graph:RequestTimeout");
     }
 
+    [Theory]
+    [InlineData("00:00:00")]
+    [InlineData("00:09:00")]
+    public void RetryBudgetOutsideItsRangeIsRefusedNamingItsKey(string budget)
+    {
+        var result = Validate(new GraphOptions { RetryBudget = TimeSpan.Parse(budget, System.Globalization.CultureInfo.InvariantCulture) });
+
+        Assert.Contains("Smtp:SubmissionTimeout", FailureNaming(result, "Graph:RetryBudget"), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("00:00:00")]
+    [InlineData("00:02:00")]
+    public void RetryBaseDelayOutsideItsRangeIsRefusedNamingItsKey(string delay)
+    {
+        var result = Validate(new GraphOptions { RetryBaseDelay = TimeSpan.Parse(delay, System.Globalization.CultureInfo.InvariantCulture) });
+
+        FailureNaming(result, "Graph:RetryBaseDelay");
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(5)]
+    public void MaxConcurrencyPerMailboxAboveOutlooksLimitIsRefusedNamingItsKey(int limit)
+    {
+        var result = Validate(new GraphOptions { MaxConcurrencyPerMailbox = limit });
+
+        FailureNaming(result, "Graph:MaxConcurrencyPerMailbox");
+    }
+
     [Fact]
     public void AttributeAndSelfValidationProblemsAreReportedTogether()
     {

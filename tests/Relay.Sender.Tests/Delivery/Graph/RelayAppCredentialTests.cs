@@ -122,6 +122,50 @@ public sealed class RelayAppCredentialTests
         Assert.Contains("Graph:ClientSecret", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(GraphCredential.ClientSecret)]
+    [InlineData(GraphCredential.ManagedIdentity)]
+    public async Task ARenewedAppCredentialAsksForANewTokenOnceThenUsesItsCacheAgain(GraphCredential kind)
+    {
+        // MSAL shares one cache among managed-identity credentials, so building a new credential would not do.
+        var options = kind == GraphCredential.ClientSecret
+            ? new GraphOptions { TenantId = Tenant, ClientId = Client, ClientSecret = "s3cret", AuthorityHost = "https://login.example.test/" }
+            : new GraphOptions { ManagedIdentityClientId = Guid.NewGuid().ToString() };
+        var wire = new RecordingHandler(kind == GraphCredential.ClientSecret ? EntraToken : ManagedIdentityToken);
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var credential = new RenewableCredential(Credentials(options, wire).ForRelayApp(options, null), time);
+
+        await credential.GetTokenAsync(GraphScope, CancellationToken.None);
+        await credential.GetTokenAsync(GraphScope, CancellationToken.None);
+        var beforeRenewal = wire.Requests.Count;
+        credential.Renew(time.GetUtcNow());
+        await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => credential.GetTokenAsync(GraphScope, CancellationToken.None).AsTask()));
+        await credential.GetTokenAsync(GraphScope, CancellationToken.None);
+
+        Assert.Equal(1, beforeRenewal);
+        Assert.Equal(2, wire.Requests.Count);
+    }
+
+    [Fact]
+    public async Task ARejectionOlderThanTheLastRenewalRenewsNothingMore()
+    {
+        var options = new GraphOptions { TenantId = Tenant, ClientId = Client, ClientSecret = "s3cret", AuthorityHost = "https://login.example.test/" };
+        var wire = new RecordingHandler(EntraToken);
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var credential = new RenewableCredential(Credentials(options, wire).ForRelayApp(options, null), time);
+        await credential.GetTokenAsync(GraphScope, CancellationToken.None);
+        var rejectedAt = time.GetUtcNow();
+        time.Advance(TimeSpan.FromSeconds(1));
+
+        credential.Renew(rejectedAt); // The first message's 401: renewed.
+        await credential.GetTokenAsync(GraphScope, CancellationToken.None);
+        credential.Renew(rejectedAt); // Another message's 401 for the same old token: already renewed.
+        await credential.GetTokenAsync(GraphScope, CancellationToken.None);
+
+        Assert.Equal(2, wire.Requests.Count);
+        Assert.Contains("nbf", wire.Requests[1].Form["claims"], StringComparison.Ordinal);
+    }
+
     private static EntraCredentials Credentials(GraphOptions options, HttpMessageHandler handler) =>
         new(new FixedOptionsMonitor(options), new SingleHandlerFactory(handler));
 

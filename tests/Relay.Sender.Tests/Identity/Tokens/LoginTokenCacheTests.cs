@@ -19,6 +19,17 @@ public sealed class LoginTokenCacheTests
 
     private AccessToken Token(string value, TimeSpan lifetime) => new(value, _time.GetUtcNow() + lifetime);
 
+    /// <summary>Entra as the cache sees it: each sign-in issues the next token, t1, t2, …, valid for an hour.</summary>
+    private sealed class CountingEntra(LoginTokenCacheTests test)
+    {
+        private int _requests;
+
+        public int Requests => Volatile.Read(ref _requests);
+
+        public ValueTask<AccessToken> Acquire(CancellationToken cancellationToken) =>
+            ValueTask.FromResult(test.Token($"t{Interlocked.Increment(ref _requests)}", TimeSpan.FromHours(1)));
+    }
+
     [Fact]
     public async Task ConcurrentRequestsForOneCredentialAskEntraOnce()
     {
@@ -96,13 +107,11 @@ public sealed class LoginTokenCacheTests
     public async Task AnExpiredTokenIsNeverReturned()
     {
         var cache = Cache();
-        var requests = 0;
-        ValueTask<AccessToken> Acquire(CancellationToken _) =>
-            ValueTask.FromResult(Token($"t{Interlocked.Increment(ref requests)}", TimeSpan.FromHours(1)));
+        var entra = new CountingEntra(this);
 
-        await cache.GetTokenAsync(Alice, Acquire, CancellationToken.None);
+        await cache.GetTokenAsync(Alice, entra.Acquire, CancellationToken.None);
         _time.Advance(TimeSpan.FromHours(2));
-        var token = await cache.GetTokenAsync(Alice, Acquire, CancellationToken.None);
+        var token = await cache.GetTokenAsync(Alice, entra.Acquire, CancellationToken.None);
 
         Assert.Equal("t2", token.Token);
         Assert.True(token.ExpiresOn > _time.GetUtcNow());
@@ -171,6 +180,96 @@ public sealed class LoginTokenCacheTests
         answer.SetResult(Token("t1", TimeSpan.FromHours(1)));
 
         Assert.Equal("t1", (await second).Token);
+    }
+
+    [Fact]
+    public async Task ATokenGraphRejectedIsDroppedAndTheNextRequestSignsInAgain()
+    {
+        var cache = Cache();
+        var entra = new CountingEntra(this);
+        await cache.GetTokenAsync(Alice, entra.Acquire, CancellationToken.None);
+        _time.Advance(TimeSpan.FromMinutes(1));
+
+        cache.Invalidate(Alice, rejectedAt: _time.GetUtcNow());
+        var token = await cache.GetTokenAsync(Alice, entra.Acquire, CancellationToken.None);
+
+        Assert.Equal("t2", token.Token);
+    }
+
+    [Fact]
+    public async Task ATokenObtainedAfterTheRejectionIsKept()
+    {
+        var cache = Cache();
+        var entra = new CountingEntra(this);
+        await cache.GetTokenAsync(Alice, entra.Acquire, CancellationToken.None);
+        var rejectedAt = _time.GetUtcNow();
+        cache.Invalidate(Alice, rejectedAt);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await cache.GetTokenAsync(Alice, entra.Acquire, CancellationToken.None); // Another message's renewal.
+
+        cache.Invalidate(Alice, rejectedAt); // A slower message's 401 for the same old token.
+        var token = await cache.GetTokenAsync(Alice, entra.Acquire, CancellationToken.None);
+
+        Assert.Equal("t2", token.Token);
+        Assert.Equal(2, entra.Requests);
+    }
+
+    [Fact]
+    public async Task ARejectedTokenIsNotHandedOutWhileItsRenewalRuns()
+    {
+        var cache = Cache();
+        var requests = 0;
+        var renewal = new TaskCompletionSource<AccessToken>(TaskCreationOptions.RunContinuationsAsynchronously);
+        async ValueTask<AccessToken> Acquire(CancellationToken _) =>
+            Interlocked.Increment(ref requests) == 1 ? Token("first", TimeSpan.FromHours(1)) : await renewal.Task;
+        await cache.GetTokenAsync(Alice, Acquire, CancellationToken.None);
+        _time.Advance(TimeSpan.FromMinutes(56)); // Inside the renewal window: the next request starts a renewal.
+        await cache.GetTokenAsync(Alice, Acquire, CancellationToken.None);
+
+        cache.Invalidate(Alice, _time.GetUtcNow());
+        var waiting = cache.GetTokenAsync(Alice, Acquire, CancellationToken.None).AsTask();
+        await Task.Delay(50);
+        Assert.False(waiting.IsCompleted, "The rejected token was handed out");
+        renewal.SetResult(Token("second", TimeSpan.FromHours(1)));
+
+        Assert.Equal("second", (await waiting).Token);
+        Assert.Equal(2, requests);
+    }
+
+    [Fact]
+    public async Task InvalidatingAnUnknownCredentialDoesNothing()
+    {
+        var cache = Cache();
+        await cache.GetTokenAsync(Alice, _ => ValueTask.FromResult(Token("t", TimeSpan.FromHours(1))), CancellationToken.None);
+
+        cache.Invalidate(CredentialKey.For("user", "tenant", "bob@contoso.com", "pw"), _time.GetUtcNow());
+
+        Assert.Equal(1, cache.Count);
+    }
+
+    [Fact]
+    public async Task ALoginCredentialSignsInWithAFreshAzureCredentialAfterGraphRejectedItsToken()
+    {
+        // An Azure.Identity credential keeps the tokens it got in a cache of its own: asking the same one again after a
+        // 401 could hand back the rejected token.
+        var cache = Cache();
+        var built = 0;
+        TokenCredential SignIn()
+        {
+            var generation = Interlocked.Increment(ref built);
+            return DelegatedTokenCredential.Create((_, _) => Token($"from-credential-{generation}", TimeSpan.FromHours(1)));
+        }
+        var credential = new LoginCredential(cache, Alice, LoginKind.AppCredential, SignIn, "https://graph.microsoft.com/.default");
+        var scope = new TokenRequestContext(["https://graph.microsoft.com/.default"]);
+
+        var first = await credential.GetTokenAsync(scope, CancellationToken.None);
+        var cached = await credential.GetTokenAsync(scope, CancellationToken.None);
+        credential.Invalidate(_time.GetUtcNow());
+        var renewed = await credential.GetTokenAsync(scope, CancellationToken.None);
+
+        Assert.Equal("from-credential-1", first.Token);
+        Assert.Equal("from-credential-1", cached.Token);
+        Assert.Equal("from-credential-2", renewed.Token);
     }
 
     [Fact]
