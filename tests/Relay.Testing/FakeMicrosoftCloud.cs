@@ -8,9 +8,10 @@ using Microsoft.AspNetCore.Builder;
 namespace Relay.Testing;
 
 /// <summary>
-/// An in-process stand-in for Entra ID, Microsoft Graph sendMail and Key Vault secrets: an HTTPS server on 127.0.0.1
+/// An in-process stand-in for Entra ID, Microsoft Graph mail and Key Vault secrets: an HTTPS server on 127.0.0.1
 /// (random port, self-signed certificate) that issues client-credentials tokens to registered apps, accepts sendMail
-/// requests authorized with them, serves secrets behind Key Vault's challenge and records everything it receives.
+/// requests authorized with them (within Outlook's per-mailbox limits), serves secrets behind
+/// Key Vault's challenge and records everything it receives.
 /// </summary>
 public sealed partial class FakeMicrosoftCloud : IAsyncDisposable
 {
@@ -20,9 +21,10 @@ public sealed partial class FakeMicrosoftCloud : IAsyncDisposable
     private readonly SendMailEndpoint _sendMail;
     private readonly KeyVaultStore _keyVault;
 
-    private FakeMicrosoftCloud(WebApplication app, X509Certificate2 certificate, EntraDirectory directory, RequestJournal journal, SendMailEndpoint sendMail, KeyVaultStore keyVault)
+    private FakeMicrosoftCloud(WebApplication app, X509Certificate2 certificate, EntraDirectory directory, RequestJournal journal, SendMailEndpoint sendMail, KeyVaultStore keyVault, GraphPipeline graph)
     {
         _app = app;
+        _graph = graph;
         _directory = directory;
         _journal = journal;
         _sendMail = sendMail;
@@ -41,7 +43,8 @@ public sealed partial class FakeMicrosoftCloud : IAsyncDisposable
         var certificate = LoopbackCertificate.Create(dnsNames: [$"*.{KeyVaultStore.ResourceHost}"]);
         var directory = new EntraDirectory();
         var journal = new RequestJournal();
-        var sendMail = new SendMailEndpoint(directory, journal);
+        var graph = new GraphPipeline(new GraphAuthentication(directory), directory);
+        var sendMail = new SendMailEndpoint(graph, journal);
         var keyVault = new KeyVaultStore();
         FakeMicrosoftCloud? cloud = null;
         var keyVaultEndpoint = new KeyVaultEndpoint(keyVault, directory, () => cloud!.AuthorityHost);
@@ -58,7 +61,7 @@ public sealed partial class FakeMicrosoftCloud : IAsyncDisposable
             throw;
         }
 
-        cloud = new FakeMicrosoftCloud(app, certificate, directory, journal, sendMail, keyVault);
+        cloud = new FakeMicrosoftCloud(app, certificate, directory, journal, sendMail, keyVault, graph);
         return cloud;
     }
 
@@ -105,7 +108,7 @@ public sealed partial class FakeMicrosoftCloud : IAsyncDisposable
         set => _keyVault.Fault = value;
     }
 
-    /// <summary>The self-signed server certificate (SAN IP 127.0.0.1, DNS localhost and *.vault.localhost).</summary>
+    /// <summary>The self-signed server certificate (SAN IP 127.0.0.1, DNS localhost, and *.vault.localhost).</summary>
     public X509Certificate2 Certificate { get; }
 
     /// <summary>How long issued tokens live; sent as <c>expires_in</c> and <c>ext_expires_in</c> (whole seconds). Defaults to one hour.</summary>
