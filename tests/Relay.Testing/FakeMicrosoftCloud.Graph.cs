@@ -1,16 +1,17 @@
 namespace Relay.Testing;
 
-// What applies to every Graph mail request (see GraphPipeline): Outlook's per-mailbox concurrency limit, simulated
-// latency and the fault hook.
+// Graph mail beyond sendMail (see MessagesEndpoint) and what applies to all of it (see GraphPipeline): Outlook's
+// per-mailbox concurrency limit, simulated latency, the fault hook, and the large-message path's limits.
 public sealed partial class FakeMicrosoftCloud
 {
     private readonly GraphPipeline _graph;
+    private readonly MailStore _mail;
 
     /// <summary>
     /// How many requests one app may have in flight for one mailbox: Outlook's limit is 4 (per app ID and mailbox; other
     /// mailboxes, and other apps, are not affected). One more is refused at once with 429 <c>ApplicationThrottled</c>
     /// ("Application is over its MailboxConcurrency limit.") and a <c>Retry-After</c> of <see cref="ThrottleRetryAfter"/>.
-    /// Every Graph mail request counts. A mailbox
+    /// Every Graph mail request counts: sendMail, drafts, attachments, upload sessions, upload chunks and send. A mailbox
     /// addressed by UPN (in any case), by the user's object ID or as <c>/me</c> is one mailbox. At least 1; defaults to 4.
     /// </summary>
     public int MailboxConcurrencyLimit
@@ -47,6 +48,34 @@ public sealed partial class FakeMicrosoftCloud
         get => _graph.Fault;
         set => _graph.Fault = value;
     }
+
+    /// <summary>
+    /// The largest message a draft may become, counted roughly as Exchange does: the body of the request that created the
+    /// draft plus each attachment base64-encoded (so about 26 MB of raw attachments fit in the default). Attachments,
+    /// upload sessions or a send beyond it are refused with 400 <c>ErrorMessageSizeExceeded</c>. Defaults to 35 MiB,
+    /// Exchange Online's default.
+    /// </summary>
+    public long MessageSizeLimit
+    {
+        get => _mail.MessageSizeLimit;
+        set => _mail.MessageSizeLimit = value;
+    }
+
+    /// <summary>
+    /// The smallest attachment an upload session accepts: Outlook refuses smaller ones with 400
+    /// <c>ErrorAttachmentSizeShouldNotBeLessThanMinimumSize</c> ("3 MB" in its docs, read here as 3,000,000 bytes).
+    /// </summary>
+    public long UploadSessionMinimumSize
+    {
+        get => _mail.UploadSessionMinimumSize;
+        set => _mail.UploadSessionMinimumSize = value;
+    }
+
+    /// <summary>The host of upload URLs, <c>outlook.localhost</c> (Outlook's is <c>outlook.office.com</c>); see <see cref="CreateTrustingHandler"/>.</summary>
+    public string UploadHost => MessagesEndpoint.UploadHost;
+
+    /// <summary>A snapshot of the drafts created and neither sent nor deleted, in creation order.</summary>
+    public IReadOnlyList<MailDraft> Drafts => _mail.Drafts;
 
     /// <summary>
     /// The most Graph mail requests one mailbox had in flight at once so far, all apps together (an app alone is held to
