@@ -134,8 +134,9 @@ public sealed partial class FakeMicrosoftCloud : IAsyncDisposable
     public int TokenRequestCount => _directory.TokenRequestCount;
 
     /// <summary>
-    /// Called for each authenticated, well-formed sendMail before it is accepted: return null to accept it (202),
-    /// or a <see cref="GraphFault"/> to fail it. Called on server threads.
+    /// Called for each authenticated, well-formed sendMail before it is accepted (after <see cref="GraphFault"/> let it
+    /// through): return null to accept it (202), or a <see cref="Testing.GraphFault"/> to fail it, stall it or drop its
+    /// connection. Called on server threads.
     /// </summary>
     public Func<SendMailRequest, GraphFault?>? SendMailFault
     {

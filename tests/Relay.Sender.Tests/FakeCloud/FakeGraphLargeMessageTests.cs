@@ -173,6 +173,30 @@ public sealed class FakeGraphLargeMessageTests
     }
 
     [Fact]
+    public async Task AChunkWhoseConnectionDropsAfterItWasStoredFailsTheSdksUploadAndItsRetryOverlaps()
+    {
+        await using var cloud = await StartAsync();
+        cloud.GraphFault = request => request is { Operation: GraphOperation.UploadChunk, Attempt: 2 } ? GraphFault.DropConnectionAfterHandling() : null;
+        using var graph = Graph(cloud, AppCredential(cloud));
+        var draft = await graph.Users[Mailbox].Messages.PostAsync(new Message { Subject = "Big", ToRecipients = [Recipient("someone@example.com")] });
+        var scan = RandomNumberGenerator.GetBytes(7 * MiB);
+        var session = await graph.Users[Mailbox].Messages[draft!.Id].Attachments.CreateUploadSession.PostAsync(new CreateUploadSessionPostRequestBody
+        {
+            AttachmentItem = new AttachmentItem { AttachmentType = AttachmentType.File, Name = "scan.pdf", Size = scan.Length },
+        });
+
+        // The task retries only ServiceExceptions: a network failure ends the upload, though the fake kept the chunk.
+        await Assert.ThrowsAsync<HttpRequestException>(
+            () => new LargeFileUploadTask<FileAttachment>(session!, new MemoryStream(scan), SliceSize, graph.RequestAdapter).UploadAsync());
+        var again = await Assert.ThrowsAsync<ServiceException>(
+            () => new LargeFileUploadTask<FileAttachment>(session!, new MemoryStream(scan), SliceSize, graph.RequestAdapter).UploadAsync());
+
+        Assert.Equal(416, again.ResponseStatusCode);
+        Assert.Contains("Uploaded fragment overlaps with existing data.", again.RawResponseBody, StringComparison.Ordinal);
+        Assert.Equal([200, 0, 416, 416], cloud.Requests.Where(request => request.Method == "PUT").OrderBy(request => request.ReceivedAt).Select(put => put.StatusCode));
+    }
+
+    [Fact]
     public async Task AMimeDraftCanBeCreatedThroughTheSdkAndSent()
     {
         await using var cloud = await StartAsync();
