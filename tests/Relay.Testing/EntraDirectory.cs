@@ -86,6 +86,12 @@ internal sealed class EntraDirectory
     public EntraUser? FindUser(string tenantId, string userPrincipalName) =>
         _tenants.TryGetValue(tenantId, out var tenant) ? tenant.Users.GetValueOrDefault(userPrincipalName) : null;
 
+    /// <summary>The user with this object ID in any tenant (compared case-insensitively), or null.</summary>
+    public EntraUser? FindUserByObjectId(string objectId) =>
+        _tenants.Values
+            .SelectMany(tenant => tenant.Users.Values)
+            .FirstOrDefault(user => user.ObjectId.Equals(objectId, StringComparison.OrdinalIgnoreCase));
+
     /// <summary>The domain as registered when some tenant has a user under it (userrealm's "Managed"), otherwise null.</summary>
     public string? FindDomain(string domain) =>
         _tenants.Values

@@ -8,9 +8,10 @@ using Microsoft.AspNetCore.Builder;
 namespace Relay.Testing;
 
 /// <summary>
-/// An in-process stand-in for Entra ID, Microsoft Graph sendMail and Key Vault secrets: an HTTPS server on 127.0.0.1
+/// An in-process stand-in for Entra ID, Microsoft Graph mail and Key Vault secrets: an HTTPS server on 127.0.0.1
 /// (random port, self-signed certificate) that issues client-credentials tokens to registered apps, accepts sendMail
-/// requests authorized with them, serves secrets behind Key Vault's challenge and records everything it receives.
+/// requests and drafts with attachments authorized with them (within Outlook's per-mailbox limits), serves secrets behind
+/// Key Vault's challenge and records everything it receives.
 /// </summary>
 public sealed partial class FakeMicrosoftCloud : IAsyncDisposable
 {
@@ -20,9 +21,11 @@ public sealed partial class FakeMicrosoftCloud : IAsyncDisposable
     private readonly SendMailEndpoint _sendMail;
     private readonly KeyVaultStore _keyVault;
 
-    private FakeMicrosoftCloud(WebApplication app, X509Certificate2 certificate, EntraDirectory directory, RequestJournal journal, SendMailEndpoint sendMail, KeyVaultStore keyVault)
+    private FakeMicrosoftCloud(WebApplication app, X509Certificate2 certificate, EntraDirectory directory, RequestJournal journal, SendMailEndpoint sendMail, KeyVaultStore keyVault, GraphPipeline graph, MailStore mail)
     {
         _app = app;
+        _graph = graph;
+        _mail = mail;
         _directory = directory;
         _journal = journal;
         _sendMail = sendMail;
@@ -38,15 +41,18 @@ public sealed partial class FakeMicrosoftCloud : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the start.</param>
     public static async Task<FakeMicrosoftCloud> StartAsync(CancellationToken cancellationToken = default)
     {
-        var certificate = LoopbackCertificate.Create(dnsNames: [$"*.{KeyVaultStore.ResourceHost}"]);
+        var certificate = LoopbackCertificate.Create(dnsNames: [$"*.{KeyVaultStore.ResourceHost}", MessagesEndpoint.UploadHost]);
         var directory = new EntraDirectory();
         var journal = new RequestJournal();
-        var sendMail = new SendMailEndpoint(directory, journal);
+        var graph = new GraphPipeline(new GraphAuthentication(directory), directory);
+        var mail = new MailStore();
+        var sendMail = new SendMailEndpoint(graph, journal);
         var keyVault = new KeyVaultStore();
         FakeMicrosoftCloud? cloud = null;
         var keyVaultEndpoint = new KeyVaultEndpoint(keyVault, directory, () => cloud!.AuthorityHost);
         var app = FakeCloudHost.Build(certificate, journal, new EntraTokenEndpoint(directory), sendMail, keyVaultEndpoint, new ManagedIdentityEndpoint(directory));
         TableStorageEndpoint.Map(app, new TableStorageEndpoint(() => cloud!._tables, directory));
+        MessagesEndpoint.Map(app, new MessagesEndpoint(graph, mail, journal));
         try
         {
             await app.StartAsync(cancellationToken);
@@ -58,7 +64,7 @@ public sealed partial class FakeMicrosoftCloud : IAsyncDisposable
             throw;
         }
 
-        cloud = new FakeMicrosoftCloud(app, certificate, directory, journal, sendMail, keyVault);
+        cloud = new FakeMicrosoftCloud(app, certificate, directory, journal, sendMail, keyVault, graph, mail);
         return cloud;
     }
 
@@ -105,7 +111,7 @@ public sealed partial class FakeMicrosoftCloud : IAsyncDisposable
         set => _keyVault.Fault = value;
     }
 
-    /// <summary>The self-signed server certificate (SAN IP 127.0.0.1, DNS localhost and *.vault.localhost).</summary>
+    /// <summary>The self-signed server certificate (SAN IP 127.0.0.1, DNS localhost, *.vault.localhost and outlook.localhost).</summary>
     public X509Certificate2 Certificate { get; }
 
     /// <summary>How long issued tokens live; sent as <c>expires_in</c> and <c>ext_expires_in</c> (whole seconds). Defaults to one hour.</summary>
@@ -128,8 +134,9 @@ public sealed partial class FakeMicrosoftCloud : IAsyncDisposable
     public int TokenRequestCount => _directory.TokenRequestCount;
 
     /// <summary>
-    /// Called for each authenticated, well-formed sendMail before it is accepted: return null to accept it (202),
-    /// or a <see cref="GraphFault"/> to fail it. Called on server threads.
+    /// Called for each authenticated, well-formed sendMail before it is accepted (after <see cref="GraphFault"/> let it
+    /// through): return null to accept it (202), or a <see cref="Testing.GraphFault"/> to fail it, stall it or drop its
+    /// connection. Called on server threads.
     /// </summary>
     public Func<SendMailRequest, GraphFault?>? SendMailFault
     {

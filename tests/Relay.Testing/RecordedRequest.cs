@@ -6,11 +6,24 @@ namespace Relay.Testing;
 /// <param name="Query">The query string including the leading <c>?</c>, or an empty string.</param>
 /// <param name="Headers">The request headers, keyed case-insensitively; repeated headers are joined with <c>", "</c>.</param>
 /// <param name="Body">The complete request body.</param>
-/// <param name="StatusCode">The status code the fake responded with.</param>
+/// <param name="StatusCode">
+/// The status code the fake responded with, or 0 when no response reached the client: the fake dropped the connection
+/// (<see cref="GraphFault.DropsConnection"/>) or the client went away first.
+/// </param>
 public sealed record RecordedRequest(
     string Method,
     string Path,
     string Query,
     IReadOnlyDictionary<string, string> Headers,
     byte[] Body,
-    int StatusCode);
+    int StatusCode)
+{
+    /// <summary>When the request's headers reached the fake (before its body was read).</summary>
+    public DateTimeOffset ReceivedAt { get; init; }
+
+    /// <summary>When the fake finished with it: the response was written, or the connection dropped.</summary>
+    public DateTimeOffset CompletedAt { get; init; }
+
+    /// <summary>The <c>Host</c> the request was sent to, without the port: <c>127.0.0.1</c>, or a name such as <c>outlook.localhost</c>.</summary>
+    public string Host { get; init; } = string.Empty;
+}
