@@ -116,6 +116,12 @@ public sealed class GraphOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:05", "00:10:00", ErrorMessage = "Graph:RequestTimeout must be between 5 seconds and 10 minutes.")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(100);
 
+    /// <summary>
+    /// Re-encode quoted-printable parts as base64 before MIME sendMail: Graph mangles some quoted-printable HTML. Only
+    /// those parts change (see <see cref="QuotedPrintableReencoder"/>); signed and encrypted parts never do.
+    /// </summary>
+    public bool ReencodeQuotedPrintable { get; set; } = true;
+
     public bool HasCertificateFile => IsSet(CertificatePath);
 
     public bool HasKeyVaultCertificate => IsSet(CertificateName);

@@ -364,4 +364,10 @@ public sealed class GraphOptionsValidationTests
 
         public void Dispose() => File.Delete(Path);
     }
+
+    [Fact]
+    public void QuotedPrintableIsReencodedByDefault()
+    {
+        Assert.True(new GraphOptions().ReencodeQuotedPrintable);
+    }
 }
