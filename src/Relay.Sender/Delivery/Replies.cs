@@ -19,5 +19,7 @@ public static class Replies
         Create(553, "5.1.7", $"Cannot tell which mailbox to send from: Graph:SenderSource is Account but login '{account}' has no fixed Mailbox");
     public static SmtpReply NotAMailbox(string what, string address) =>
         Create(553, "5.1.7", $"Cannot send through {what} <{address}>: it is not a mailbox address (local-part@domain.name)");
+    public static SmtpReply HeaderOnlyRecipient(string address) =>
+        Create(550, "5.7.1", $"<{address}> is in To: or Cc: but the client did not give it in RCPT TO; Microsoft 365 would deliver to it, so Relay refuses the message (Graph:HeaderOnlyRecipients=Reject)");
     public static SmtpReply InvalidMessage { get; } = Create(554, "5.6.0", "Message is not a valid RFC 5322 message");
 }

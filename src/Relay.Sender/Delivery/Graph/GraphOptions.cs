@@ -122,6 +122,13 @@ public sealed class GraphOptions : IValidatableObject
     /// </summary>
     public bool ReencodeQuotedPrintable { get; set; } = true;
 
+    /// <summary>
+    /// To: and Cc: addresses the client did not give in RCPT TO: <see cref="HeaderOnlyRecipientHandling.Deliver"/>
+    /// (Graph delivers to them, as it does to every To: and Cc: address) or <see cref="HeaderOnlyRecipientHandling.Reject"/>.
+    /// </summary>
+    [EnumDataType(typeof(HeaderOnlyRecipientHandling), ErrorMessage = "Graph:HeaderOnlyRecipients must be Deliver or Reject.")]
+    public HeaderOnlyRecipientHandling HeaderOnlyRecipients { get; set; } = HeaderOnlyRecipientHandling.Deliver;
+
     public bool HasCertificateFile => IsSet(CertificatePath);
 
     public bool HasKeyVaultCertificate => IsSet(CertificateName);

@@ -20,8 +20,9 @@ public sealed record ComposedMime(byte[]? Mime, SmtpReply? Refusal, int Reencode
 public static class MimeComposer
 {
     /// <summary>
-    /// Composes the message as <paramref name="options"/> say: refused when the mailbox cannot name one, or when the
-    /// result exceeds <see cref="GraphOptions.MimeSizeLimit"/>.
+    /// Checks what Graph would do with the message against <paramref name="options"/> and composes it: refused when
+    /// <see cref="GraphOptions.HeaderOnlyRecipients"/> rejects header-only recipients, when the mailbox cannot name one,
+    /// or when the result exceeds <see cref="GraphOptions.MimeSizeLimit"/>.
     /// </summary>
     public static async Task<ComposedMime> ComposeAsync(OutboundMessage message, GraphOptions options, CancellationToken cancellationToken)
     {
@@ -29,6 +30,11 @@ public static class MimeComposer
         {
             // SenderAuthorization refuses these already; this keeps a broken URL impossible whoever calls.
             return new ComposedMime(null, Replies.NotAMailbox("the mailbox", message.Mailbox));
+        }
+        if (options.HeaderOnlyRecipients == HeaderOnlyRecipientHandling.Reject
+            && message.Headers.MissingFromEnvelope(message.Envelope.Recipients) is [var headerOnly, ..])
+        {
+            return new ComposedMime(null, Replies.HeaderOnlyRecipient(headerOnly));
         }
 
         var original = new byte[message.Body.Length];

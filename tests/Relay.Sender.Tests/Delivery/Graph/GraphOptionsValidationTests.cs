@@ -370,4 +370,18 @@ public sealed class GraphOptionsValidationTests
     {
         Assert.True(new GraphOptions().ReencodeQuotedPrintable);
     }
+
+    [Fact]
+    public void HeaderOnlyRecipientsAreDeliveredByDefault()
+    {
+        Assert.Equal(HeaderOnlyRecipientHandling.Deliver, new GraphOptions().HeaderOnlyRecipients);
+    }
+
+    [Fact]
+    public void HeaderOnlyRecipientsOutsideDeliverAndRejectIsRefusedNamingTheKey()
+    {
+        var result = Validate(new GraphOptions { HeaderOnlyRecipients = (HeaderOnlyRecipientHandling)7 });
+
+        FailureNaming(result, "Graph:HeaderOnlyRecipients");
+    }
 }

@@ -242,6 +242,37 @@ public sealed class MimeComposerTests
         Assert.Equal("5.3.4", composed.Refusal.EnhancedCode);
     }
 
+    [Fact]
+    public async Task HeaderOnlyRecipientsAreDeliveredByDefault()
+    {
+        var message = "From: printer@contoso.com\r\nTo: alice@example.com, bob@example.com\r\n\r\nbody\r\n";
+
+        var composed = await ComposeAsync(message, ["alice@example.com"]);
+
+        Assert.Equal(Bytes(Received + message), composed.Mime);
+    }
+
+    [Fact]
+    public async Task HeaderOnlyRecipientsAreRefusedWhenConfiguredNamingTheFirst()
+    {
+        var message =
+            "From: printer@contoso.com\r\n" +
+            "To: Alice <ALICE@Example.com>, \"Bob B.\" <bob@example.com>\r\n" +
+            "Cc: carol@example.com, Team: alice@example.com;\r\n" +
+            "\r\nbody\r\n";
+        var reject = new GraphOptions { HeaderOnlyRecipients = HeaderOnlyRecipientHandling.Reject };
+
+        var refused = await ComposeAsync(message, ["alice@example.com", "eve@example.com"], reject);
+        var allGiven = await ComposeAsync(message, ["alice@example.com", "BOB@example.com", "carol@EXAMPLE.com"], reject);
+
+        Assert.Null(refused.Mime);
+        Assert.Equal(550, refused.Refusal!.Code);
+        Assert.Equal("5.7.1", refused.Refusal.EnhancedCode);
+        Assert.Contains("<bob@example.com>", refused.Refusal.Text, StringComparison.Ordinal);
+        Assert.Contains("RCPT TO", refused.Refusal.Text, StringComparison.Ordinal);
+        Assert.NotNull(allGiven.Mime);
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("<>")]
