@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Text;
 using MimeKit;
 using MimeKit.Encodings;
@@ -32,8 +33,8 @@ public sealed record QuotedPrintableReencoding(IReadOnlyList<ByteSplice> Splices
 /// </remarks>
 public static class QuotedPrintableReencoder
 {
-    /// <summary>Base64 line length: RFC 2045 §6.8 allows at most 76 characters.</summary>
-    private const int Base64LineLength = 76;
+    /// <summary>Decoded bytes per base64 line: 57 bytes make 76 characters, the most RFC 2045 §6.8 allows.</summary>
+    private const int BytesPerLine = 57;
 
     /// <summary>The splices that re-encode every quoted-printable part; none when there is nothing to re-encode.</summary>
     public static QuotedPrintableReencoding Find(byte[] message)
@@ -57,30 +58,34 @@ public static class QuotedPrintableReencoder
         Find(message) is { Parts: > 0 } reencoding ? ByteSplice.Apply([], message, reencoding.Splices) : message;
 
     /// <summary>Base64 of what the quoted-printable content decodes to, in lines of 76 characters.</summary>
-    private static byte[] ToBase64(ReadOnlySpan<byte> quotedPrintable, string newLine)
+    private static byte[] ToBase64(byte[] message, int start, int length, ReadOnlySpan<byte> newLine)
     {
-        var input = quotedPrintable.ToArray();
         var decoder = new QuotedPrintableDecoder();
-        var decoded = new byte[decoder.EstimateOutputLength(input.Length)];
-        var length = decoder.Decode(input, 0, input.Length, decoded);
+        var decoded = new byte[decoder.EstimateOutputLength(length)];
+        var decodedLength = decoder.Decode(message, start, length, decoded);
 
-        var base64 = Convert.ToBase64String(decoded, 0, length);
-        var text = new StringBuilder(base64.Length + (base64.Length / Base64LineLength + 1) * newLine.Length);
-        for (var start = 0; start < base64.Length; start += Base64LineLength)
-        {
-            if (start > 0)
-            {
-                text.Append(newLine);
-            }
-            text.Append(base64, start, Math.Min(Base64LineLength, base64.Length - start));
-        }
+        var lines = (decodedLength + BytesPerLine - 1) / BytesPerLine;
         // Content that ended with a line break (a top-level part) still does; content that did not (the line break
         // before a boundary belongs to the boundary) still does not.
-        if (quotedPrintable.EndsWith("\n"u8) && base64.Length > 0)
+        var breaks = Math.Max(lines - 1, 0) + (lines > 0 && message.AsSpan(start, length).EndsWith("\n"u8) ? 1 : 0);
+        var base64 = new byte[Base64.GetMaxEncodedToUtf8Length(decodedLength) + breaks * newLine.Length];
+        var written = 0;
+        for (var line = 0; line < lines; line++)
         {
-            text.Append(newLine);
+            if (line > 0)
+            {
+                newLine.CopyTo(base64.AsSpan(written));
+                written += newLine.Length;
+            }
+            var chunk = decoded.AsSpan(line * BytesPerLine, Math.Min(BytesPerLine, decodedLength - line * BytesPerLine));
+            Base64.EncodeToUtf8(chunk, base64.AsSpan(written), out _, out var encoded);
+            written += encoded;
         }
-        return Encoding.ASCII.GetBytes(text.ToString());
+        if (written < base64.Length)
+        {
+            newLine.CopyTo(base64.AsSpan(written));
+        }
+        return base64;
     }
 
     /// <summary>Where the header field that starts at <paramref name="offset"/> ends: after its last continuation line.</summary>
@@ -173,8 +178,9 @@ public static class QuotedPrintableReencoder
 
             // The field name stays as the client wrote it; only its value changes.
             Splices.Add(new ByteSplice(colon + 1, fieldEnd - colon - 1, Encoding.ASCII.GetBytes(" base64" + fieldNewLine)));
-            var content = message.AsSpan(contentStart, (int)endOffset - contentStart);
-            Splices.Add(new ByteSplice(contentStart, content.Length, ToBase64(content, fieldNewLine is "\n" ? "\n" : "\r\n")));
+            var contentLength = (int)endOffset - contentStart;
+            Splices.Add(new ByteSplice(contentStart, contentLength,
+                ToBase64(message, contentStart, contentLength, fieldNewLine is "\n" ? "\n"u8 : "\r\n"u8)));
             Parts++;
         }
     }

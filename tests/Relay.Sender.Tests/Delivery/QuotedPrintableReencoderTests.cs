@@ -348,4 +348,21 @@ public sealed class QuotedPrintableReencoderTests
             "\r\n" +
             "aGk=\r\n");
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(56)]
+    [InlineData(57)]
+    [InlineData(58)]
+    [InlineData(114)]
+    public void Base64LinesBreakAfterEvery57DecodedBytes(int length)
+    {
+        var decoded = new string('x', length);
+        var original = Bytes("From: printer@contoso.com\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" + decoded);
+
+        var result = Text(QuotedPrintableReencoder.Reencode(original));
+
+        Assert.Equal("From: printer@contoso.com\r\nContent-Transfer-Encoding: base64\r\n\r\n" + Base64Lines(decoded), result);
+    }
 }
