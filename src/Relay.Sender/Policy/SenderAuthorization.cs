@@ -39,7 +39,7 @@ public sealed class SenderAuthorization(IOptions<GraphOptions> graph)
             };
         if (mailbox is null)
         {
-            return new SenderDecision(null, graph.Value.SenderSource == SenderSource.Account && principal.Mailbox is null
+            return new SenderDecision(null, graph.Value.SenderSource == SenderSource.Account
                 ? Replies.NoFixedMailbox(principal.Name)
                 : Replies.NoSendingMailbox);
         }
