@@ -43,6 +43,16 @@ public sealed record MessageHeaders(
         return recipients.Where(r => !visible.Contains(r)).ToArray();
     }
 
+    /// <summary>
+    /// The To and Cc addresses that are not envelope recipients, each once, in header order: Graph delivers to them
+    /// although the client did not ask for it.
+    /// </summary>
+    public IReadOnlyList<string> MissingFromEnvelope(IEnumerable<string> recipients)
+    {
+        var envelope = new HashSet<string>(recipients, StringComparer.OrdinalIgnoreCase);
+        return To.Concat(Cc).Where(a => !envelope.Contains(a)).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
+    }
+
     /// <summary>Every mailbox in every field with this id; null when one of the fields cannot be parsed.</summary>
     private static string[]? Addresses(HeaderList headers, HeaderId id)
     {

@@ -14,6 +14,12 @@ public static class Replies
     public static SmtpReply SenderNotAllowed(string account, string address) =>
         Create(550, "5.7.1", $"Login '{account}' may not send as <{address}>");
     public static SmtpReply NoSendingMailbox { get; } =
-        Create(553, "5.1.7", "Cannot tell which mailbox to send from: the message has no From address and the envelope sender is empty");
+        Create(553, "5.1.7", "Cannot tell which mailbox to send from: the message has no From: address and the envelope sender is empty (MAIL FROM:<>); add a From: header naming the sending mailbox");
+    public static SmtpReply NoFixedMailbox(string account) =>
+        Create(553, "5.1.7", $"Cannot tell which mailbox to send from: Graph:SenderSource is Account but login '{account}' has no fixed Mailbox");
+    public static SmtpReply NotAMailbox(string what, string address) =>
+        Create(553, "5.1.7", $"Cannot send through {what} <{address}>: it is not a mailbox address (local-part@domain.name)");
+    public static SmtpReply HeaderOnlyRecipient(string address) =>
+        Create(550, "5.7.1", $"<{address}> is in To: or Cc: but the client did not give it in RCPT TO; Microsoft 365 would deliver to it, so Relay refuses the message (Graph:HeaderOnlyRecipients=Reject)");
     public static SmtpReply InvalidMessage { get; } = Create(554, "5.6.0", "Message is not a valid RFC 5322 message");
 }

@@ -131,4 +131,20 @@ public sealed class MessageHeadersTests
 
         Assert.Equal(["eve@example.com"], headers.MissingFromHeaders(["alice@example.com", "eve@example.com"]));
     }
+
+    [Fact]
+    public void HeaderOnlyRecipientsAreToAndCcAddressesTheEnvelopeDoesNotName()
+    {
+        var headers = Read(
+            "From: printer@contoso.com\r\n" +
+            "To: Alice <ALICE@example.com>, \"bob@example.com\" <mallory@example.com>\r\n" +
+            "Cc: carol@example.com, Mallory <MALLORY@example.com>, team: dave@example.com;\r\n" +
+            "Bcc: eve@example.com\r\n\r\n" +
+            "To: body-only@example.com\r\n");
+
+        var missing = headers.MissingFromEnvelope(["alice@example.com", "bob@example.com", "Carol@Example.COM"]);
+
+        // Parsed addresses, compared regardless of case, each once; the client's own Bcc: never goes out.
+        Assert.Equal(["mallory@example.com", "dave@example.com"], missing);
+    }
 }

@@ -156,4 +156,64 @@ public sealed class SenderAuthorizationTests
         Assert.Equal(553, decision.Refusal.Code);
         Assert.Equal("5.1.7", decision.Refusal.EnhancedCode);
     }
+
+    private static void AssertNoMailbox(SenderDecision decision, params string[] textParts)
+    {
+        Assert.Null(decision.Mailbox);
+        Assert.NotNull(decision.Refusal);
+        Assert.Equal(553, decision.Refusal.Code);
+        Assert.Equal("5.1.7", decision.Refusal.EnhancedCode);
+        foreach (var part in textParts)
+        {
+            Assert.Contains(part, decision.Refusal.Text, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData(SenderSource.From)]
+    [InlineData(SenderSource.Envelope)]
+    public void NeitherFromNorEnvelopeSenderSaysWhatToAdd(SenderSource source)
+    {
+        AssertNoMailbox(Decide(Printer, "", [], source), "no From: address", "MAIL FROM:<>", "add a From: header");
+    }
+
+    [Fact]
+    public void AccountSourceWithoutAFixedMailboxNamesTheLoginAndTheSetting()
+    {
+        AssertNoMailbox(Decide(Printer, "bounces@contoso.com", ["alice@contoso.com"], SenderSource.Account),
+            "Graph:SenderSource is Account", "login 'printer' has no fixed Mailbox");
+    }
+
+    [Theory]
+    [InlineData("scanner")]
+    [InlineData("\"scan ner\"@contoso.com")]
+    [InlineData("scanner@[192.0.2.7]")]
+    [InlineData("scanner@localhost")]
+    public void AFromAddressThatCannotNameAMailboxIsRefusedNotSentToGraph(string from)
+    {
+        AssertNoMailbox(Decide(Printer, "bounces@contoso.com", [from]), $"the From: address <{from}>", "not a mailbox address");
+    }
+
+    [Fact]
+    public void NullSenderWithAFromThatCannotNameAMailboxIsRefused()
+    {
+        AssertNoMailbox(Decide(Printer, "", ["scanner"], SenderSource.Envelope), "the From: address <scanner>");
+    }
+
+    [Fact]
+    public void AFixedMailboxThatIsNoAddressIsRefusedNamingTheLogin()
+    {
+        var principal = Printer with { Mailbox = "shared mailbox" };
+
+        AssertNoMailbox(Decide(principal, "bounces@contoso.com", ["alice@contoso.com"]), "the fixed mailbox of login 'printer'");
+    }
+
+    [Theory]
+    [InlineData("o'brien@contoso.com")]
+    [InlineData("scan+dept@contoso.com")]
+    [InlineData("first.last@contoso.com")]
+    public void AddressesWithPlusApostropheAndDotsAreMailboxes(string from)
+    {
+        AssertSent(Decide(Printer, "", [from]), from);
+    }
 }

@@ -38,10 +38,11 @@ public sealed partial class GraphMimeDelivery(
                 $"Message exceeds the {limit} bytes Microsoft Graph accepts in one request"), Path: MimePath);
         }
 
-        var original = new byte[message.Body.Length];
-        await message.Body.Rewind().ReadExactlyAsync(original, cancellationToken);
-        var mime = MimeComposer.Compose(message.Envelope.TraceHeader,
-            message.Headers.MissingFromHeaders(message.Envelope.Recipients), original, message.Headers.HasBcc);
+        var composed = await MimeComposer.ComposeAsync(message, options.Value, cancellationToken);
+        if (composed.Mime is not { } mime)
+        {
+            return new DeliveryResult(composed.Refusal!, Path: MimePath);
+        }
         var base64 = new byte[Base64.GetMaxEncodedToUtf8Length(mime.Length)];
         Base64.EncodeToUtf8(mime, base64, out _, out _);
 

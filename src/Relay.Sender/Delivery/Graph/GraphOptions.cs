@@ -142,6 +142,19 @@ public sealed class GraphOptions : IValidatableObject
     [Range(1, 4, ErrorMessage = "Graph:MaxConcurrencyPerMailbox must be between 1 and 4 (Outlook allows 4 concurrent requests per app and mailbox).")]
     public int MaxConcurrencyPerMailbox { get; set; } = 4;
 
+    /// <summary>
+    /// Re-encode quoted-printable parts as base64 before MIME sendMail: Graph mangles some quoted-printable HTML. Only
+    /// those parts change (see <see cref="QuotedPrintableReencoder"/>); signed and encrypted parts never do.
+    /// </summary>
+    public bool ReencodeQuotedPrintable { get; set; } = true;
+
+    /// <summary>
+    /// To: and Cc: addresses the client did not give in RCPT TO: <see cref="HeaderOnlyRecipientHandling.Deliver"/>
+    /// (Graph delivers to them, as it does to every To: and Cc: address) or <see cref="HeaderOnlyRecipientHandling.Reject"/>.
+    /// </summary>
+    [EnumDataType(typeof(HeaderOnlyRecipientHandling), ErrorMessage = "Graph:HeaderOnlyRecipients must be Deliver or Reject.")]
+    public HeaderOnlyRecipientHandling HeaderOnlyRecipients { get; set; } = HeaderOnlyRecipientHandling.Deliver;
+
     public bool HasCertificateFile => IsSet(CertificatePath);
 
     public bool HasKeyVaultCertificate => IsSet(CertificateName);

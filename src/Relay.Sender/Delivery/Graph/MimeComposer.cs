@@ -1,15 +1,78 @@
+using System.Diagnostics;
 using System.Text;
+using Relay.Contracts;
 
 namespace Relay.Sender.Delivery.Graph;
+
+/// <summary>The MIME to send, or the reply that says why it will not be sent.</summary>
+/// <param name="Mime">The message as it goes to Graph (before base64); null when refused.</param>
+/// <param name="Refusal">Why the message is not sent; null when <paramref name="Mime"/> is set.</param>
+/// <param name="ReencodedParts">How many quoted-printable parts were re-encoded as base64.</param>
+public sealed record ComposedMime(byte[]? Mime, SmtpReply? Refusal, int ReencodedParts = 0);
 
 /// <summary>
 /// Builds the MIME that goes to Graph: Relay's Received: line, a Bcc: field naming the envelope recipients that To and
 /// Cc do not (Graph has no separate envelope), then the client's message unchanged — apart from any Bcc: field of its
-/// own, which is replaced so that only envelope recipients receive a blind copy.
+/// own, which is removed so that only envelope recipients receive a blind copy, and quoted-printable parts re-encoded as
+/// base64 when <see cref="GraphOptions.ReencodeQuotedPrintable"/> is on. Nothing else is touched: the message is spliced,
+/// never written out again by a MIME library.
 /// </summary>
 public static class MimeComposer
 {
-    public static byte[] Compose(string traceHeader, IReadOnlyList<string> blindRecipients, byte[] original, bool originalHasBcc)
+    /// <summary>
+    /// Checks what Graph would do with the message against <paramref name="options"/> and composes it: refused when
+    /// <see cref="GraphOptions.HeaderOnlyRecipients"/> rejects header-only recipients, when the mailbox cannot name one,
+    /// or when the result exceeds <see cref="GraphOptions.MimeSizeLimit"/>.
+    /// </summary>
+    public static async Task<ComposedMime> ComposeAsync(OutboundMessage message, GraphOptions options, CancellationToken cancellationToken)
+    {
+        if (!GraphMailbox.IsValid(message.Mailbox))
+        {
+            // SenderAuthorization refuses these already; this keeps a broken URL impossible whoever calls.
+            return new ComposedMime(null, Replies.NotAMailbox("the mailbox", message.Mailbox));
+        }
+        if (options.HeaderOnlyRecipients == HeaderOnlyRecipientHandling.Reject
+            && message.Headers.MissingFromEnvelope(message.Envelope.Recipients) is [var headerOnly, ..])
+        {
+            return new ComposedMime(null, Replies.HeaderOnlyRecipient(headerOnly));
+        }
+
+        var original = new byte[message.Body.Length];
+        await message.Body.Rewind().ReadExactlyAsync(original, cancellationToken);
+        var prefix = Prefix(message.Envelope.TraceHeader, message.Headers.MissingFromHeaders(message.Envelope.Recipients));
+        var removals = message.Headers.HasBcc ? FieldRemovals(original, "Bcc") : [];
+        var reencoding = options.ReencodeQuotedPrintable ? QuotedPrintableReencoder.Find(original) : QuotedPrintableReencoding.None;
+
+        var mime = ByteSplice.Apply(prefix, original, removals.Concat(reencoding.Splices));
+        var reencoded = reencoding.Parts;
+        if (mime.Length > options.MimeSizeLimit && reencoded > 0)
+        {
+            // Base64 is larger than quoted-printable; a message that fits as the client wrote it goes as it was written.
+            mime = ByteSplice.Apply(prefix, original, removals);
+            reencoded = 0;
+            Activity.Current?.SetTag("relay.mime.reencoding_skipped", "size");
+        }
+        if (mime.Length > options.MimeSizeLimit)
+        {
+            return new ComposedMime(null, Replies.Create(552, "5.3.4",
+                $"Message exceeds the {options.MimeSizeLimit} bytes Microsoft Graph accepts in one request"));
+        }
+        Activity.Current?.SetTag("relay.mime.reencoded_parts", reencoded);
+        return new ComposedMime(mime, null, reencoded);
+    }
+
+    public static byte[] Compose(string traceHeader, IReadOnlyList<string> blindRecipients, byte[] original, bool originalHasBcc,
+        bool reencodeQuotedPrintable = false)
+    {
+        var removals = originalHasBcc ? FieldRemovals(original, "Bcc") : [];
+        var reencoding = reencodeQuotedPrintable ? QuotedPrintableReencoder.Find(original) : QuotedPrintableReencoding.None;
+        return ByteSplice.Apply(Prefix(traceHeader, blindRecipients), original, removals.Concat(reencoding.Splices));
+    }
+
+    /// <summary>Removes every occurrence of a header field, with its folded continuation lines, from the header block.</summary>
+    public static byte[] RemoveHeaderField(byte[] message, string name) => ByteSplice.Apply([], message, FieldRemovals(message, name));
+
+    private static byte[] Prefix(string traceHeader, IReadOnlyList<string> blindRecipients)
     {
         var prefix = new StringBuilder(traceHeader);
         if (blindRecipients.Count > 0)
@@ -17,18 +80,13 @@ public static class MimeComposer
             // One address per folded line keeps every line far below RFC 5322's 998-octet limit.
             prefix.Append("Bcc: ").AppendJoin(",\r\n ", blindRecipients.Select(r => $"<{r}>")).Append("\r\n");
         }
-        var body = originalHasBcc ? RemoveHeaderField(original, "Bcc") : original;
-        var head = Encoding.UTF8.GetBytes(prefix.ToString());
-        var result = new byte[head.Length + body.Length];
-        head.CopyTo(result, 0);
-        body.CopyTo(result, head.Length);
-        return result;
+        return Encoding.UTF8.GetBytes(prefix.ToString());
     }
 
-    /// <summary>Removes every occurrence of a header field, with its folded continuation lines, from the header block.</summary>
-    public static byte[] RemoveHeaderField(byte[] message, string name)
+    /// <summary>Splices that delete every occurrence of a field (with its continuation lines) from the top-level header block.</summary>
+    private static List<ByteSplice> FieldRemovals(byte[] message, string name)
     {
-        var output = new MemoryStream(message.Length);
+        var removals = new List<ByteSplice>();
         var position = 0;
         var skipping = false;
         while (position < message.Length)
@@ -38,22 +96,27 @@ public static class MimeComposer
             var line = message.AsSpan(position, next - position);
             if (line.TrimEnd("\r\n"u8).IsEmpty)
             {
-                // The blank line ends the header block; the rest is copied as it is.
-                output.Write(message, position, message.Length - position);
-                break;
+                break; // The blank line ends the header block; the rest stays as it is.
             }
             var continuation = line[0] is (byte)' ' or (byte)'\t';
             if (!continuation)
             {
                 skipping = IsField(line, name);
             }
-            if (!skipping)
+            if (skipping)
             {
-                output.Write(line);
+                if (removals.Count > 0 && removals[^1].Offset + removals[^1].Length == position)
+                {
+                    removals[^1] = removals[^1] with { Length = removals[^1].Length + line.Length };
+                }
+                else
+                {
+                    removals.Add(new ByteSplice(position, line.Length, ReadOnlyMemory<byte>.Empty));
+                }
             }
             position = next;
         }
-        return output.ToArray();
+        return removals;
     }
 
     private static bool IsField(ReadOnlySpan<byte> line, string name)

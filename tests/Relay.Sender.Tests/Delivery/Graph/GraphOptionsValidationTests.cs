@@ -394,4 +394,24 @@ public sealed class GraphOptionsValidationTests
 
         public void Dispose() => File.Delete(Path);
     }
+
+    [Fact]
+    public void QuotedPrintableIsReencodedByDefault()
+    {
+        Assert.True(new GraphOptions().ReencodeQuotedPrintable);
+    }
+
+    [Fact]
+    public void HeaderOnlyRecipientsAreDeliveredByDefault()
+    {
+        Assert.Equal(HeaderOnlyRecipientHandling.Deliver, new GraphOptions().HeaderOnlyRecipients);
+    }
+
+    [Fact]
+    public void HeaderOnlyRecipientsOutsideDeliverAndRejectIsRefusedNamingTheKey()
+    {
+        var result = Validate(new GraphOptions { HeaderOnlyRecipients = (HeaderOnlyRecipientHandling)7 });
+
+        FailureNaming(result, "Graph:HeaderOnlyRecipients");
+    }
 }
