@@ -83,6 +83,12 @@ public class GraphEndToEndTests
     [InlineData(403, "ErrorSendAsDenied", 550, "5.7.1")]
     [InlineData(503, "ErrorServerBusy", 451, "4.4.2")]
     [InlineData(429, "ApplicationThrottled", 451, "4.4.2")]
+    [InlineData(404, "MailboxNotEnabledForRESTAPI", 550, "5.1.8")]
+    [InlineData(400, "ErrorMessageSizeExceeded", 552, "5.3.4")]
+    [InlineData(413, "RequestEntityTooLarge", 552, "5.3.4")]
+    [InlineData(400, "ErrorQuotaExceeded", 452, "4.2.2")]
+    [InlineData(500, "ErrorSubmissionQuotaExceeded", 452, "4.5.3")]
+    [InlineData(403, "ErrorAccessDenied", 550, "5.7.1")]
     public async Task GraphErrorsBecomeTheMappedSmtpReply(int status, string code, int smtpCode, string enhanced)
     {
         await using var cloud = await FakeMicrosoftCloud.StartAsync();
