@@ -161,6 +161,39 @@ public sealed class GraphLargeMessageEndToEndTests : IDisposable
     }
 
     [Fact]
+    public async Task ASendWhoseAnswerIsLostIsNotRepeatedAndItsDraftIsLeftAlone()
+    {
+        await using var cloud = await FakeMicrosoftCloud.StartAsync();
+        await using var stack = await RelayStack.StartAsync(cloud, Settings);
+        cloud.GraphFault = request => request.Operation == GraphOperation.Send ? GraphFault.DropConnectionAfterHandling() : null;
+
+        var failure = await Assert.ThrowsAsync<MailKit.Net.Smtp.SmtpCommandException>(() => SmtpClients.SendWithMailKitAsync(stack.SmtpPort,
+            LargeMessage(RandomNumberGenerator.GetBytes(4 * MiB), logo: null, report: null), recipients: ["someone@example.com"]));
+
+        Assert.Equal(451, (int)failure.StatusCode);
+        Assert.Single(cloud.SentMail);
+        Assert.Equal(1, cloud.Requests.Count(r => r.Method == "POST" && r.Path.EndsWith("/send", StringComparison.Ordinal)));
+        Assert.DoesNotContain(cloud.Requests, r => r.Method == "DELETE");
+        Assert.Contains(stack.Logs, line => line.Contains("may have been sent", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ARefusedSendDeletesTheDraft()
+    {
+        await using var cloud = await FakeMicrosoftCloud.StartAsync();
+        await using var stack = await RelayStack.StartAsync(cloud, Settings);
+        cloud.GraphFault = request => request.Operation == GraphOperation.Send ? GraphFault.InvalidRecipients() : null;
+
+        var failure = await Assert.ThrowsAsync<MailKit.Net.Smtp.SmtpCommandException>(() => SmtpClients.SendWithMailKitAsync(stack.SmtpPort,
+            LargeMessage(RandomNumberGenerator.GetBytes(4 * MiB), logo: null, report: null), recipients: ["someone@example.com"]));
+
+        Assert.Equal(550, (int)failure.StatusCode);
+        Assert.Empty(cloud.SentMail);
+        Assert.Empty(cloud.Drafts);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_spool));
+    }
+
+    [Fact]
     public async Task AccessDeniedOnCreatingTheDraftSaysMailReadWriteIsNeeded()
     {
         await using var cloud = await FakeMicrosoftCloud.StartAsync();
