@@ -16,7 +16,7 @@ public sealed record OutboundMessage(Envelope Envelope, MessageHeaders Headers, 
 /// <param name="Reply">The SMTP reply.</param>
 /// <param name="GraphRequestId">For Graph, the request-id of the last answer: what Microsoft support asks for.</param>
 /// <param name="Attempts">Requests made (for Graph, retries included); 0 when the message was refused before any.</param>
-/// <param name="Path">How it went: <c>mime</c> (one Graph sendMail), <c>pickup</c>; a large-message path will add its own.</param>
+/// <param name="Path">How it went: <c>mime</c> (one Graph sendMail), <c>upload</c> (a Graph draft, attachments and send), <c>pickup</c>.</param>
 public sealed record DeliveryResult(SmtpReply Reply, string? GraphRequestId = null, int Attempts = 0, string? Path = null);
 
 /// <summary>Where mail goes: Graph in production, a pickup folder to try Relay out.</summary>

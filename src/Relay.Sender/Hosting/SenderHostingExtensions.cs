@@ -49,6 +49,7 @@ public static partial class SenderHostingExtensions
         services.AddSingleton<GraphClientProvider>();
         services.AddSingleton<MailboxConcurrencyLimiter>();
         services.AddSingleton<GraphCallPolicy>();
+        services.AddSingleton<GraphUploadDelivery>();
         services.AddSingleton<GraphMimeDelivery>();
         services.AddSingleton<PickupDelivery>();
         services.AddSingleton<IMessageDelivery>(sp => ResolveMode(sp) == DeliveryMode.Graph

@@ -55,8 +55,12 @@ public sealed partial class GraphCallPolicy(
     /// Drops the cached token if it was obtained at or before the given instant (when Graph answered 401), so the next request
     /// signs in afresh; false when the credential cannot be renewed.
     /// </param>
-    public GraphCallContext Begin(string mailbox, Func<DateTimeOffset, bool>? renewToken = null) =>
-        new(mailbox, time.GetUtcNow() + options.Value.RetryBudget, renewToken);
+    /// <param name="budget">
+    /// A budget shorter than <c>Graph:RetryBudget</c>, for clean-up after a message's own budget has run out (deleting a
+    /// draft that will not be sent).
+    /// </param>
+    public GraphCallContext Begin(string mailbox, Func<DateTimeOffset, bool>? renewToken = null, TimeSpan? budget = null) =>
+        new(mailbox, time.GetUtcNow() + (budget is { } shorter && shorter < options.Value.RetryBudget ? shorter : options.Value.RetryBudget), renewToken);
 
     /// <summary>Runs one Graph request under the mailbox limit, the message's budget and the retry rules above.</summary>
     /// <param name="call">The message's context (<see cref="Begin"/>).</param>

@@ -74,6 +74,13 @@ public sealed partial class GraphClientProvider : IDisposable
     }
 
     /// <summary>
+    /// An HTTP client for attachment upload URLs: pre-authenticated (their <c>authtoken</c> is in the URL), so requests must
+    /// carry no <c>Authorization</c> header (graph-facts §2). It is the Graph client's transport without a Graph client
+    /// around it: tokens are added by the Graph client's authentication provider, never by the transport.
+    /// </summary>
+    public HttpClient CreateUploadClient() => _httpClients.CreateClient(GraphHttpClient);
+
+    /// <summary>
     /// Graph rejected the token of <paramref name="credential"/> (Relay's own app when null) with 401 at
     /// <paramref name="rejectedAt"/>: drop it, unless it was renewed since, so the next request signs in afresh. False
     /// when the credential cannot be renewed.

@@ -12,10 +12,12 @@ namespace Relay.Sender.Delivery.Graph;
 /// Sends a message as raw MIME through <c>POST /users/{mailbox}/sendMail</c> (base64, <c>text/plain</c>), which keeps
 /// headers, charsets, S/MIME and structure as the client wrote them. The request goes through
 /// <see cref="GraphCallPolicy"/> (mailbox concurrency, retries, token renewal); Graph's 202 becomes 250, and every
-/// other outcome the reply <see cref="GraphErrorMapper"/> gives it.
+/// other outcome the reply <see cref="GraphErrorMapper"/> gives it. A message whose MIME would exceed
+/// <c>Graph:MimeSizeLimit</c> goes through <see cref="GraphUploadDelivery"/> instead: MIME when it fits, else draft and upload.
 /// </summary>
 public sealed partial class GraphMimeDelivery(
-    GraphClientProvider clients, GraphCallPolicy policy, IOptions<GraphOptions> options, ILogger<GraphMimeDelivery> logger) : IMessageDelivery
+    GraphClientProvider clients, GraphCallPolicy policy, GraphUploadDelivery large, IOptions<GraphOptions> options,
+    ILogger<GraphMimeDelivery> logger) : IMessageDelivery
 {
     /// <summary>The path in the audit line: one MIME sendMail request.</summary>
     public const string MimePath = "mime";
@@ -31,14 +33,16 @@ public sealed partial class GraphMimeDelivery(
 
     public async Task<DeliveryResult> DeliverAsync(OutboundMessage message, CancellationToken cancellationToken)
     {
-        var limit = options.Value.MimeSizeLimit;
-        if (message.Body.Length > limit)
+        if (message.Body.Length > options.Value.MimeSizeLimit)
         {
-            return new DeliveryResult(Replies.Create(552, "5.3.4",
-                $"Message exceeds the {limit} bytes Microsoft Graph accepts in one request"), Path: MimePath);
+            return await large.DeliverAsync(message, cancellationToken);
         }
 
         var composed = await MimeComposer.ComposeAsync(message, options.Value, cancellationToken);
+        if (composed.TooLarge)
+        {
+            return await large.DeliverAsync(message, cancellationToken);
+        }
         if (composed.Mime is not { } mime)
         {
             return new DeliveryResult(composed.Refusal!, Path: MimePath);

@@ -8,7 +8,8 @@ namespace Relay.Sender.Delivery.Graph;
 /// <param name="Mime">The message as it goes to Graph (before base64); null when refused.</param>
 /// <param name="Refusal">Why the message is not sent; null when <paramref name="Mime"/> is set.</param>
 /// <param name="ReencodedParts">How many quoted-printable parts were re-encoded as base64.</param>
-public sealed record ComposedMime(byte[]? Mime, SmtpReply? Refusal, int ReencodedParts = 0);
+/// <param name="TooLarge">Refused only because it exceeds <see cref="GraphOptions.MimeSizeLimit"/>: the draft path can take it.</param>
+public sealed record ComposedMime(byte[]? Mime, SmtpReply? Refusal, int ReencodedParts = 0, bool TooLarge = false);
 
 /// <summary>
 /// Builds the MIME that goes to Graph: Relay's Received: line, a Bcc: field naming the envelope recipients that To and
@@ -26,15 +27,9 @@ public static class MimeComposer
     /// </summary>
     public static async Task<ComposedMime> ComposeAsync(OutboundMessage message, GraphOptions options, CancellationToken cancellationToken)
     {
-        if (!GraphMailbox.IsValid(message.Mailbox))
+        if (Refuse(message, options) is { } refusal)
         {
-            // SenderAuthorization refuses these already; this keeps a broken URL impossible whoever calls.
-            return new ComposedMime(null, Replies.NotAMailbox("the mailbox", message.Mailbox));
-        }
-        if (options.HeaderOnlyRecipients == HeaderOnlyRecipientHandling.Reject
-            && message.Headers.MissingFromEnvelope(message.Envelope.Recipients) is [var headerOnly, ..])
-        {
-            return new ComposedMime(null, Replies.HeaderOnlyRecipient(headerOnly));
+            return new ComposedMime(null, refusal);
         }
 
         var original = new byte[message.Body.Length];
@@ -55,10 +50,29 @@ public static class MimeComposer
         if (mime.Length > options.MimeSizeLimit)
         {
             return new ComposedMime(null, Replies.Create(552, "5.3.4",
-                $"Message exceeds the {options.MimeSizeLimit} bytes Microsoft Graph accepts in one request"));
+                $"Message exceeds the {options.MimeSizeLimit} bytes Microsoft Graph accepts in one request"), TooLarge: true);
         }
         Activity.Current?.SetTag("relay.mime.reencoded_parts", reencoded);
         return new ComposedMime(mime, null, reencoded);
+    }
+
+    /// <summary>
+    /// What refuses a message whichever way it goes to Graph (MIME or draft): a mailbox that cannot name one, and header-only
+    /// recipients when <see cref="GraphOptions.HeaderOnlyRecipients"/> is Reject. Null when it may go.
+    /// </summary>
+    public static SmtpReply? Refuse(OutboundMessage message, GraphOptions options)
+    {
+        if (!GraphMailbox.IsValid(message.Mailbox))
+        {
+            // SenderAuthorization refuses these already; this keeps a broken URL impossible whoever calls.
+            return Replies.NotAMailbox("the mailbox", message.Mailbox);
+        }
+        if (options.HeaderOnlyRecipients == HeaderOnlyRecipientHandling.Reject
+            && message.Headers.MissingFromEnvelope(message.Envelope.Recipients) is [var headerOnly, ..])
+        {
+            return Replies.HeaderOnlyRecipient(headerOnly);
+        }
+        return null;
     }
 
     public static byte[] Compose(string traceHeader, IReadOnlyList<string> blindRecipients, byte[] original, bool originalHasBcc,
