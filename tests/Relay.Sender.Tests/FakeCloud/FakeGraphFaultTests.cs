@@ -153,10 +153,12 @@ public sealed class FakeGraphFaultTests
         using var failed = await SendMimeAsync(http, cloud, token, Mailbox);
         var failedAfter = stopwatch.Elapsed;
 
+        // Lower bounds only (a busy machine makes answers later, never earlier), less a little: the server's timer and
+        // this stopwatch read different clocks, and a timer may fire a few milliseconds before the stopwatch agrees.
         Assert.Equal(HttpStatusCode.Accepted, stalled.StatusCode);
-        Assert.True(stalledFor >= TimeSpan.FromMilliseconds(300), $"answered after {stalledFor}");
+        Assert.True(stalledFor >= TimeSpan.FromMilliseconds(250), $"answered after {stalledFor}");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
-        Assert.True(failedAfter >= TimeSpan.FromMilliseconds(200), $"answered after {failedAfter}");
+        Assert.True(failedAfter >= TimeSpan.FromMilliseconds(150), $"answered after {failedAfter}");
         Assert.Single(cloud.SentMail);
     }
 
