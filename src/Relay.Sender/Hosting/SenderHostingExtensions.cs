@@ -156,7 +156,7 @@ public static partial class SenderHostingExtensions
     private static partial void LogGraphMode(ILogger logger, string baseUrl, string tenantId, string clientId, string credential);
 
     [LoggerMessage(Level = LogLevel.Warning,
-        Message = "Graph:SaveToSentItems is false, but MIME sendMail always saves a copy in Sent Items; Graph offers no way to turn that off for MIME.")]
+        Message = "Graph:SaveToSentItems is false, but every message Relay sends is saved in Sent Items: Graph has no switch for MIME sendMail or for sending a draft (large messages).")]
     private static partial void LogSaveToSentItemsIgnored(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Information,
