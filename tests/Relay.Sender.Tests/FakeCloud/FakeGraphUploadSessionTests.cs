@@ -15,10 +15,8 @@ public sealed class FakeGraphUploadSessionTests
     [Fact]
     public async Task CreateUploadSessionAcceptsTheAttachmentItemInAnyCaseAndAnswersGraphsShape()
     {
-        await using var cloud = await StartAsync();
-        var token = await AppTokenAsync(cloud);
-        using var http = Http(cloud);
-        var id = await CreateDraftAsync(http, cloud, token);
+        await using var draft = await NewDraftAsync();
+        var (cloud, token, http, id) = (draft.Cloud, draft.Token, draft.Http, draft.Id);
 
         using var response = await http.SendAsync(Request(HttpMethod.Post, $"{cloud.GraphBaseUrl}/users/{Mailbox}/messages/{id}/attachments/createUploadSession", token,
             Json("""{"attachmentItem":{"AttachmentType":"File","Name":"scan.pdf","Size":5000000,"IsInline":true,"ContentId":"scan"}}""")));
@@ -38,12 +36,9 @@ public sealed class FakeGraphUploadSessionTests
     [Fact]
     public async Task ChunksGetNextExpectedRangesThenTheLastGets201WithALocation()
     {
-        await using var cloud = await StartAsync();
-        var token = await AppTokenAsync(cloud);
-        using var http = Http(cloud);
-        var id = await CreateDraftAsync(http, cloud, token);
-        var file = RandomNumberGenerator.GetBytes(5 * MiB + 123);
-        var uploadUrl = await CreateSessionAsync(http, cloud, token, id, file.Length);
+        await using var draft = await NewDraftAsync();
+        var (cloud, token, http, id) = (draft.Cloud, draft.Token, draft.Http, draft.Id);
+        var (file, uploadUrl) = await NewSessionAsync(draft, 5 * MiB + 123);
 
         using var first = await PutAsync(http, uploadUrl, file, 0, 4 * MiB);
         using var last = await PutAsync(http, uploadUrl, file, 4 * MiB, file.Length - 4 * MiB);
@@ -69,12 +64,9 @@ public sealed class FakeGraphUploadSessionTests
     [Fact]
     public async Task AChunkThatIsNotTheNextExpectedRangeIs416()
     {
-        await using var cloud = await StartAsync();
-        var token = await AppTokenAsync(cloud);
-        using var http = Http(cloud);
-        var id = await CreateDraftAsync(http, cloud, token);
-        var file = RandomNumberGenerator.GetBytes(6 * MiB);
-        var uploadUrl = await CreateSessionAsync(http, cloud, token, id, file.Length);
+        await using var draft = await NewDraftAsync();
+        var (cloud, token, http, id) = (draft.Cloud, draft.Token, draft.Http, draft.Id);
+        var (file, uploadUrl) = await NewSessionAsync(draft, 6 * MiB);
 
         using var skipped = await PutAsync(http, uploadUrl, file, 2 * MiB, 2 * MiB);
         using var first = await PutAsync(http, uploadUrl, file, 0, 2 * MiB);
@@ -91,12 +83,9 @@ public sealed class FakeGraphUploadSessionTests
     [Fact]
     public async Task ChunksOver4MiBOrWithABadRangeAreRefused()
     {
-        await using var cloud = await StartAsync();
-        var token = await AppTokenAsync(cloud);
-        using var http = Http(cloud);
-        var id = await CreateDraftAsync(http, cloud, token);
-        var file = RandomNumberGenerator.GetBytes(6 * MiB);
-        var uploadUrl = await CreateSessionAsync(http, cloud, token, id, file.Length);
+        await using var draft = await NewDraftAsync();
+        var (cloud, token, http, id) = (draft.Cloud, draft.Token, draft.Http, draft.Id);
+        var (file, uploadUrl) = await NewSessionAsync(draft, 6 * MiB);
 
         using var tooLarge = await PutAsync(http, uploadUrl, file, 0, 4 * MiB + 1);
         using var wrongTotal = await PutAsync(http, uploadUrl, file, 0, MiB, total: file.Length + 1);
@@ -113,12 +102,9 @@ public sealed class FakeGraphUploadSessionTests
     [Fact]
     public async Task TheUploadUrlIsPreAuthenticatedAndRefusesAnAuthorizationHeader()
     {
-        await using var cloud = await StartAsync();
-        var token = await AppTokenAsync(cloud);
-        using var http = Http(cloud);
-        var id = await CreateDraftAsync(http, cloud, token);
-        var file = RandomNumberGenerator.GetBytes(4 * MiB);
-        var uploadUrl = await CreateSessionAsync(http, cloud, token, id, file.Length);
+        await using var draft = await NewDraftAsync();
+        var (cloud, token, http, id) = (draft.Cloud, draft.Token, draft.Http, draft.Id);
+        var (file, uploadUrl) = await NewSessionAsync(draft, 4 * MiB);
 
         using var withBearer = await PutAsync(http, uploadUrl, file, 0, file.Length, bearer: token);
         using var wrongAuthToken = await PutAsync(http, uploadUrl[..uploadUrl.IndexOf("?authtoken=", StringComparison.Ordinal)] + "?authtoken=forged", file, 0, file.Length);
@@ -134,12 +120,9 @@ public sealed class FakeGraphUploadSessionTests
     [Fact]
     public async Task DeletingTheSessionCancelsTheUpload()
     {
-        await using var cloud = await StartAsync();
-        var token = await AppTokenAsync(cloud);
-        using var http = Http(cloud);
-        var id = await CreateDraftAsync(http, cloud, token);
-        var file = RandomNumberGenerator.GetBytes(6 * MiB);
-        var uploadUrl = await CreateSessionAsync(http, cloud, token, id, file.Length);
+        await using var draft = await NewDraftAsync();
+        var (cloud, token, http, id) = (draft.Cloud, draft.Token, draft.Http, draft.Id);
+        var (file, uploadUrl) = await NewSessionAsync(draft, 6 * MiB);
         using var first = await PutAsync(http, uploadUrl, file, 0, 3 * MiB);
 
         using var deleted = await http.SendAsync(Request(HttpMethod.Delete, uploadUrl, token: null));
@@ -147,18 +130,16 @@ public sealed class FakeGraphUploadSessionTests
 
         Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, afterDelete.StatusCode);
-        var draft = Assert.Single(cloud.Drafts);
-        Assert.Empty(draft.Attachments);
-        Assert.Equal(0, draft.OpenUploadSessions);
+        var recorded = Assert.Single(cloud.Drafts);
+        Assert.Empty(recorded.Attachments);
+        Assert.Equal(0, recorded.OpenUploadSessions);
     }
 
     [Fact]
     public async Task ASessionIsRefusedUnder3MBAndBeyondTheMessageSizeLimit()
     {
-        await using var cloud = await StartAsync();
-        var token = await AppTokenAsync(cloud);
-        using var http = Http(cloud);
-        var id = await CreateDraftAsync(http, cloud, token);
+        await using var draft = await NewDraftAsync();
+        var (cloud, token, http, id) = (draft.Cloud, draft.Token, draft.Http, draft.Id);
 
         using var small = await CreateSessionResponseAsync(http, cloud, token, id, 2_999_999);
         cloud.MessageSizeLimit = 10 * MiB;
@@ -174,12 +155,9 @@ public sealed class FakeGraphUploadSessionTests
     [Fact]
     public async Task SendingWithAnUploadInProgressSendsWithoutItAndEndsTheSession()
     {
-        await using var cloud = await StartAsync();
-        var token = await AppTokenAsync(cloud);
-        using var http = Http(cloud);
-        var id = await CreateDraftAsync(http, cloud, token);
-        var file = RandomNumberGenerator.GetBytes(6 * MiB);
-        var uploadUrl = await CreateSessionAsync(http, cloud, token, id, file.Length);
+        await using var draft = await NewDraftAsync();
+        var (cloud, token, http, id) = (draft.Cloud, draft.Token, draft.Http, draft.Id);
+        var (file, uploadUrl) = await NewSessionAsync(draft, 6 * MiB);
         using var first = await PutAsync(http, uploadUrl, file, 0, 3 * MiB);
 
         using var sent = await http.SendAsync(Request(HttpMethod.Post, $"{cloud.GraphBaseUrl}/users/{Mailbox}/messages/{id}/send", token));
@@ -193,12 +171,9 @@ public sealed class FakeGraphUploadSessionTests
     [Fact]
     public async Task UploadChunksCountAgainstTheMailboxsConcurrencyLimit()
     {
-        await using var cloud = await StartAsync();
-        var token = await AppTokenAsync(cloud);
-        using var http = Http(cloud);
-        var id = await CreateDraftAsync(http, cloud, token);
-        var file = RandomNumberGenerator.GetBytes(4 * MiB);
-        var uploadUrl = await CreateSessionAsync(http, cloud, token, id, file.Length);
+        await using var draft = await NewDraftAsync();
+        var (cloud, token, http, id) = (draft.Cloud, draft.Token, draft.Http, draft.Id);
+        var (file, uploadUrl) = await NewSessionAsync(draft, 4 * MiB);
         using var held = new HeldRequests(cloud, count: 4, request => request.Operation == GraphOperation.CreateMessage);
         var drafts = Enumerable.Range(0, 4).Select(_ => CreateDraftAsync(http, cloud, token)).ToArray();
         await held.AllHeldAsync();
@@ -212,6 +187,31 @@ public sealed class FakeGraphUploadSessionTests
         Assert.Equal("ApplicationThrottled", (await ErrorAsync(throttled)).GetProperty("code").GetString());
         Assert.Equal(HttpStatusCode.Created, retried.StatusCode);
         Assert.Equal(4, cloud.PeakConcurrency(Mailbox));
+    }
+
+    /// <summary>A fake cloud with one draft in <c>Mailbox</c>, and the token and client to work on it.</summary>
+    private static async Task<DraftFixture> NewDraftAsync()
+    {
+        var cloud = await StartAsync();
+        var token = await AppTokenAsync(cloud);
+        var http = Http(cloud);
+        return new DraftFixture(cloud, token, http, await CreateDraftAsync(http, cloud, token));
+    }
+
+    /// <summary>Random content of <paramref name="size"/> bytes and an upload session for it on the draft.</summary>
+    private static async Task<(byte[] File, string UploadUrl)> NewSessionAsync(DraftFixture draft, int size)
+    {
+        var file = RandomNumberGenerator.GetBytes(size);
+        return (file, await CreateSessionAsync(draft.Http, draft.Cloud, draft.Token, draft.Id, file.Length));
+    }
+
+    private sealed record DraftFixture(FakeMicrosoftCloud Cloud, string Token, HttpClient Http, string Id) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            Http.Dispose();
+            await Cloud.DisposeAsync();
+        }
     }
 
     private static async Task<string> CreateDraftAsync(HttpClient http, FakeMicrosoftCloud cloud, string token)
