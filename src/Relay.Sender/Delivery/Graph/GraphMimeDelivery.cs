@@ -65,42 +65,14 @@ public sealed partial class GraphMimeDelivery(
                 var inspection = new HeadersInspectionHandlerOption { InspectResponseHeaders = true };
                 request.AddRequestOptions([inspection]);
                 await graph.RequestAdapter.SendNoContentAsync(request, ErrorMapping, attemptToken);
-                return RequestId(inspection.ResponseHeaders);
+                return GraphDeliveryLog.RequestId(inspection.ResponseHeaders);
             }, cancellationToken);
             return new DeliveryResult(Replies.Queued(message.QueueId), requestId, call.Attempts, MimePath);
         }
         catch (GraphCallException failure)
         {
-            switch (failure.Failure)
-            {
-                case GraphCallFailure.Unanswered:
-                    LogMayHaveBeenSent(logger, message.QueueId, message.Headers.MessageId, call.Attempts, failure.Message);
-                    break;
-                case GraphCallFailure.NoToken:
-                    LogTokenFailed(logger, message.QueueId, failure.Message);
-                    break;
-                default:
-                    LogGraphRefused(logger, message.QueueId, call.Attempts, failure.Message, failure.Reply.Code, failure.Reply.EnhancedCode);
-                    break;
-            }
+            GraphDeliveryLog.Failure(logger, message, MimePath, call.Attempts, failure, mayHaveBeenSent: failure.Failure == GraphCallFailure.Unanswered);
             return new DeliveryResult(failure.Reply, call.RequestId, call.Attempts, MimePath);
         }
     }
-
-    private static string? RequestId(RequestHeaders headers) =>
-        headers.TryGetValue("request-id", out var values) ? values.FirstOrDefault() : null;
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Graph did not take message {QueueId} in {Attempts} attempts ({Reason}); the client hears {ReplyCode} {EnhancedCode}")]
-    private static partial void LogGraphRefused(ILogger logger, string queueId, int attempts, string reason, int replyCode, string enhancedCode);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Message {QueueId} not sent: Relay could not get a Graph token: {Reason}")]
-    private static partial void LogTokenFailed(ILogger logger, string queueId, string reason);
-
-    /// <summary>
-    /// Not retried: Graph may have sent it, and a second request could deliver it twice. The client was told 451 and
-    /// will send again; if Graph did send it, the recipients get it twice, and this line is the record.
-    /// </summary>
-    [LoggerMessage(Level = LogLevel.Warning,
-        Message = "Message {QueueId} (Message-ID {MessageId}) may have been sent: no clear answer from Graph after {Attempts} attempts, so it was not tried again and the client was answered 451 ({Reason})")]
-    private static partial void LogMayHaveBeenSent(ILogger logger, string queueId, string? messageId, int attempts, string reason);
 }

@@ -99,28 +99,24 @@ public sealed partial class GraphUploadDelivery(
             {
                 var inspection = new HeadersInspectionHandlerOption { InspectResponseHeaders = true };
                 await mailbox.Messages[draftId].Send.PostAsync(config => config.Options.Add(inspection), attemptToken);
-                return RequestId(inspection.ResponseHeaders);
+                return GraphDeliveryLog.RequestId(inspection.ResponseHeaders);
             }, cancellationToken);
             return new DeliveryResult(Replies.Queued(message.QueueId), requestId, call.Attempts, UploadPath);
         }
         catch (GraphCallException failure)
         {
             var unsent = !(sending && failure.Failure == GraphCallFailure.Unanswered);
-            switch (failure.Failure)
+            GraphDeliveryLog.Failure(logger, message, UploadPath, call.Attempts, failure, mayHaveBeenSent: !unsent);
+            if (draftId is not null)
             {
-                case GraphCallFailure.Unanswered when sending:
-                    LogMayHaveBeenSent(logger, message.QueueId, message.Headers.MessageId, call.Attempts, failure.Message);
-                    break;
-                case GraphCallFailure.NoToken:
-                    LogTokenFailed(logger, message.QueueId, failure.Message);
-                    break;
-                default:
-                    LogGraphRefused(logger, message.QueueId, call.Attempts, failure.Message, failure.Reply.Code, failure.Reply.EnhancedCode);
-                    break;
-            }
-            if (draftId is not null && unsent)
-            {
-                await DeleteDraftAsync(graph, message, draftId);
+                if (unsent)
+                {
+                    await DeleteDraftAsync(graph, message, draftId);
+                }
+                else
+                {
+                    LogDraftLeft(logger, message.QueueId, draftId);
+                }
             }
             var reply = draftId is null && failure.GraphCode == "ErrorAccessDenied" ? DraftDenied : failure.Reply;
             return new DeliveryResult(reply, call.RequestId, call.Attempts, UploadPath);
@@ -367,22 +363,12 @@ public sealed partial class GraphUploadDelivery(
         }
     }
 
-    private static string? RequestId(RequestHeaders headers) =>
-        headers.TryGetValue("request-id", out var values) ? values.FirstOrDefault() : null;
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Message {QueueId} goes out as a Graph draft, which cannot carry: {Lost}")]
     private static partial void LogDraftLosses(ILogger logger, string queueId, string lost);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Graph did not take large message {QueueId} in {Attempts} attempts ({Reason}); the client hears {ReplyCode} {EnhancedCode}")]
-    private static partial void LogGraphRefused(ILogger logger, string queueId, int attempts, string reason, int replyCode, string enhancedCode);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Message {QueueId} not sent: Relay could not get a Graph token: {Reason}")]
-    private static partial void LogTokenFailed(ILogger logger, string queueId, string reason);
-
     /// <summary>The send of the draft is not retried when its answer was not seen: Graph may have sent it.</summary>
-    [LoggerMessage(Level = LogLevel.Warning,
-        Message = "Message {QueueId} (Message-ID {MessageId}) may have been sent: no clear answer from Graph to sending its draft after {Attempts} attempts, so it was not tried again, the draft was left in place, and the client was answered 451 ({Reason})")]
-    private static partial void LogMayHaveBeenSent(ILogger logger, string queueId, string? messageId, int attempts, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Message {QueueId}: its draft {DraftId} is left in Drafts, because it may have been sent")]
+    private static partial void LogDraftLeft(ILogger logger, string queueId, string draftId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Message {QueueId}: its unsent draft was deleted")]
     private static partial void LogDraftDeleted(ILogger logger, string queueId);
