@@ -49,8 +49,13 @@ public sealed partial class SmtpConnectionHandler(
 
         using var activity = SmtpTelemetry.Source.StartActivity("smtp.session", ActivityKind.Server);
         activity?.SetTag("client.address", remote.ToString());
+        activity?.SetTag("client.port", (connection.RemoteEndPoint as IPEndPoint)?.Port);
+        activity?.SetTag("server.port", (connection.LocalEndPoint as IPEndPoint)?.Port);
+        activity?.SetTag("network.protocol.name", "smtp");
         activity?.SetTag("smtp.session.id", connection.ConnectionId);
+        activity?.SetTag("relay.smtp.implicit_tls", implicitTls);
         SmtpTelemetry.ActiveConnections.Add(1);
+        SmtpTelemetry.Sessions.Add(1, new KeyValuePair<string, object?>("implicit_tls", implicitTls));
         try
         {
             if (implicitTls && !await TryHandshakeAsync(transport, connection.ConnectionId, remote))

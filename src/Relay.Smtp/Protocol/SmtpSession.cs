@@ -39,6 +39,9 @@ public sealed class SmtpSession(string id, IPAddress remoteAddress, SmtpTranspor
     public bool CloseRequested { get; private set; }
 
     public bool IsAuthenticated => Identity is not null;
+
+    /// <summary>For traces: <c>none</c>, <c>account</c> (a Relay account) or <c>login</c> (a Microsoft login passed on with each message).</summary>
+    public string AuthKind => Identity is null ? "none" : Login is null ? "account" : "login";
     public bool IsSecure => Transport.Tls is not null;
     public bool IsLoopback => NetworkPolicy.IsLoopback(RemoteAddress);
     public bool MaySendAnonymously => Server.NetworkPolicy.AllowsAnonymous(RemoteAddress);

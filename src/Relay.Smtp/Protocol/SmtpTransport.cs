@@ -1,7 +1,9 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net.Security;
 using System.Text;
+using Relay.Smtp.Hosting;
 
 namespace Relay.Smtp.Protocol;
 
@@ -150,6 +152,7 @@ public sealed class SmtpTransport(IDuplexPipe connection, TimeProvider time) : I
         }
         catch
         {
+            CountHandshake(afterCommand, "failed", null);
             await tls.DisposeAsync();
             throw;
         }
@@ -158,8 +161,14 @@ public sealed class SmtpTransport(IDuplexPipe connection, TimeProvider time) : I
         _input = PipeReader.Create(tls, new StreamPipeReaderOptions(leaveOpen: true));
         _output = PipeWriter.Create(tls, new StreamPipeWriterOptions(leaveOpen: true));
         Tls = TlsInfo.From(tls);
+        CountHandshake(afterCommand, "succeeded", Tls.Protocol);
+        Activity.Current?.SetTag("tls.protocol.version", Tls.Protocol);
         return discarded;
     }
+
+    private static void CountHandshake(bool afterCommand, string result, string? protocol) =>
+        SmtpTelemetry.TlsHandshakes.Add(1, new KeyValuePair<string, object?>("mode", afterCommand ? "starttls" : "implicit"),
+            new KeyValuePair<string, object?>("result", result), new KeyValuePair<string, object?>("tls.protocol.version", protocol));
 
     /// <summary>Ends TLS cleanly (close_notify) when it is in use; the connection's own pipes belong to the host.</summary>
     public async ValueTask DisposeAsync()

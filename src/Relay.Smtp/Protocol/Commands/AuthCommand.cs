@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Relay.Contracts;
+using Relay.Smtp.Hosting;
 
 namespace Relay.Smtp.Protocol;
 
@@ -68,6 +70,10 @@ public sealed class AuthCommand : ISmtpCommand
         var reply = new SmtpReply(result.Reply.Code, result.Reply.EnhancedCode, result.Reply.Text);
         if (!result.Succeeded)
         {
+            // Relay.Sender counts failures by reason (relay.sender.auth.failures); here what the client was told.
+            SmtpTelemetry.AuthFailures.Add(1, new KeyValuePair<string, object?>("mechanism", mechanism),
+                new KeyValuePair<string, object?>("reply_class", SmtpTelemetry.ReplyClass(reply.Code)));
+            Activity.Current?.AddEvent(new ActivityEvent("smtp.auth.failed", tags: new() { ["smtp.reply.code"] = reply.Code }));
             session.Logger.LogInformation("AUTH {Mechanism} failed in session {SessionId} from {ClientAddress}: {Code}",
                 mechanism, session.Id, session.RemoteAddress, reply.Code);
             await RefuseLoginAsync(session, reply);
@@ -76,6 +82,7 @@ public sealed class AuthCommand : ISmtpCommand
         session.Authenticated(result.Identity, result.LoginNeededForDelivery
             ? new Login { Username = credentials.Username, Password = credentials.Password }
             : null);
+        Activity.Current?.SetTag("relay.auth.kind", session.AuthKind);
         session.Reply(reply);
         return true;
     }
