@@ -71,7 +71,11 @@ public sealed partial class GraphCallPolicy(
     /// <exception cref="OperationCanceledException">The caller gave up while no request was in flight.</exception>
     public async Task<T> RunAsync<T>(GraphCallContext call, string operation, Func<CancellationToken, Task<T>> request, CancellationToken cancellationToken)
     {
-        using var activity = SenderTelemetry.Source.StartActivity($"graph {operation}");
+        // One span per Graph operation, one child span per attempt (HTTP status, or timeout/network/token), and an event
+        // per retry: all under relay.deliver, so in the message's trace.
+        using var activity = SenderTelemetry.Source.StartActivity($"graph {operation}", ActivityKind.Client);
+        activity?.SetTag("relay.graph.operation", operation);
+        activity?.SetTag("server.address", options.Value.BaseUrl is { } baseUrl && Uri.TryCreate(baseUrl, UriKind.Absolute, out var uri) ? uri.Host : null);
         var backoffs = 0;
         while (true)
         {
@@ -87,6 +91,7 @@ public sealed partial class GraphCallPolicy(
                 case Verdict.RenewToken when !call.TokenRenewed && call.RenewToken?.Invoke(time.GetUtcNow()) == true:
                     call.TokenRenewed = true;
                     Count(SenderTelemetry.GraphRetries, operation, "reason", failure.Status);
+                    activity?.AddEvent(RetryEvent(failure.Status, TimeSpan.Zero, "token renewal"));
                     LogRenewingToken(logger, operation, call.Mailbox, failure.Code);
                     continue;
                 case Verdict.Retry:
@@ -102,6 +107,7 @@ public sealed partial class GraphCallPolicy(
                             + $"and {Seconds(left)} is left of Graph:RetryBudget", failure.Exception);
                     }
                     Count(SenderTelemetry.GraphRetries, operation, "reason", failure.Status);
+                    activity?.AddEvent(RetryEvent(failure.Status, delay, failure.RetryAfter > TimeSpan.Zero ? "Retry-After" : "backoff"));
                     LogRetrying(logger, operation, call.Mailbox, failure.Detail, call.Attempts, (long)delay.TotalMilliseconds,
                         failure.RetryAfter > TimeSpan.Zero ? "Retry-After" : "backoff");
                     await Task.Delay(delay, time, cancellationToken);
@@ -119,6 +125,14 @@ public sealed partial class GraphCallPolicy(
             }
         }
     }
+
+    private static ActivityEvent RetryEvent(string reason, TimeSpan delay, string source) =>
+        new("graph.retry", tags: new ActivityTagsCollection
+        {
+            ["relay.graph.retry.reason"] = reason,
+            ["relay.graph.retry.delay_ms"] = (long)delay.TotalMilliseconds,
+            ["relay.graph.retry.delay_source"] = source,
+        });
 
     /// <summary>
     /// Exponential backoff with full jitter: a pause drawn uniformly below <c>min(30 s, baseDelay × 2^(retry−1))</c>, so
@@ -151,6 +165,8 @@ public sealed partial class GraphCallPolicy(
     private async Task<(T? Value, Failure? Failure)> AttemptAsync<T>(
         GraphCallContext call, string operation, Func<CancellationToken, Task<T>> request, CancellationToken cancellationToken)
     {
+        using var activity = SenderTelemetry.Source.StartActivity($"graph {operation} attempt");
+        activity?.SetTag("relay.graph.attempt", call.Attempts + 1);
         using var slot = await TakeSlotAsync(call, cancellationToken);
         var timeout = Min(options.Value.RequestTimeout, call.Deadline - time.GetUtcNow());
         if (timeout <= TimeSpan.Zero)
@@ -165,11 +181,16 @@ public sealed partial class GraphCallPolicy(
         {
             var value = await request(attemptToken.Token);
             Record(operation, "success", started);
+            activity?.SetTag("relay.graph.status", "success");
             return (value, null);
         }
         catch (Exception ex) when (Classify(ex, cancellationToken) is { } failure)
         {
             Record(operation, failure.Status, started);
+            activity?.SetTag("relay.graph.status", failure.Status);
+            activity?.SetTag("http.response.status_code", failure.HttpStatus);
+            activity?.SetTag("relay.graph.error_code", failure.Code);
+            activity?.SetStatus(ActivityStatusCode.Error, failure.Status);
             if (failure.HttpStatus is 429 or 503)
             {
                 Count(SenderTelemetry.GraphThrottled, operation, "status", failure.Status);

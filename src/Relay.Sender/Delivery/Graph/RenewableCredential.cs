@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.Globalization;
 using Azure.Core;
+using Relay.Sender.Submission;
 
 namespace Relay.Sender.Delivery.Graph;
 
@@ -20,6 +22,23 @@ public sealed class RenewableCredential(TokenCredential inner, TimeProvider time
     private Task<AccessToken>? _renewing;
 
     public override async ValueTask<AccessToken> GetTokenAsync(TokenRequestContext requestContext, CancellationToken cancellationToken)
+    {
+        // A span per token lookup, a child of the Graph attempt; Azure.Identity's own cache decides whether Entra is asked
+        // (its HTTP request, if any, is a child span).
+        using var activity = SenderTelemetry.Source.StartActivity("relay.token");
+        activity?.SetTag("relay.token.credential", "app");
+        try
+        {
+            return await GetTokenCoreAsync(requestContext, activity, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
+            throw;
+        }
+    }
+
+    private async ValueTask<AccessToken> GetTokenCoreAsync(TokenRequestContext requestContext, Activity? activity, CancellationToken cancellationToken)
     {
         Task<AccessToken>? renewing;
         lock (_gate)
@@ -43,6 +62,7 @@ public sealed class RenewableCredential(TokenCredential inner, TimeProvider time
             }
             renewing = _renewing;
         }
+        activity?.SetTag("relay.token.renewal", renewing is not null);
         return renewing is null
             ? await inner.GetTokenAsync(requestContext, cancellationToken)
             : await renewing.WaitAsync(cancellationToken);

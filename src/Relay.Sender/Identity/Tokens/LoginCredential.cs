@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Azure.Core;
 using Relay.Sender.Submission;
 
@@ -13,8 +14,22 @@ public sealed class LoginCredential(LoginTokenCache cache, CredentialKey key, Lo
 {
     public CredentialKey Key => key;
 
-    public override ValueTask<AccessToken> GetTokenAsync(TokenRequestContext requestContext, CancellationToken cancellationToken) =>
-        cache.GetTokenAsync(key, AcquireAsync, cancellationToken);
+    public override async ValueTask<AccessToken> GetTokenAsync(TokenRequestContext requestContext, CancellationToken cancellationToken)
+    {
+        // A span per token lookup (a child of the Graph attempt that needs it); a cache miss adds a token.acquire event.
+        using var activity = SenderTelemetry.Source.StartActivity("relay.token");
+        activity?.SetTag("relay.token.credential", "login");
+        activity?.SetTag("relay.login.kind", kind.ToString());
+        try
+        {
+            return await cache.GetTokenAsync(key, AcquireAsync, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
+            throw;
+        }
+    }
 
     public override AccessToken GetToken(TokenRequestContext requestContext, CancellationToken cancellationToken) =>
         GetTokenAsync(requestContext, cancellationToken).AsTask().GetAwaiter().GetResult();
@@ -29,6 +44,7 @@ public sealed class LoginCredential(LoginTokenCache cache, CredentialKey key, Lo
         {
             var token = await signIn().GetTokenAsync(new TokenRequestContext([scope]), cancellationToken);
             outcome = "issued";
+            Activity.Current?.AddEvent(new ActivityEvent("token.acquire"));
             return token;
         }
         finally
