@@ -37,4 +37,17 @@ public static class SenderTelemetry
 
     public static Histogram<double> GraphRequestDuration { get; } =
         Meter.CreateHistogram<double>("relay.sender.graph.request.duration", "s", "One Graph request, token included, by operation and status");
+
+    // In flight per mailbox: never a mailbox label. A distribution of how many of its slots a mailbox had in use when a
+    // request got one, the total in flight, and how often a request had to wait for a slot.
+
+    public static Histogram<long> GraphMailboxInFlight { get; } =
+        Meter.CreateHistogram<long>("relay.sender.graph.mailbox.in_flight", "{request}",
+            "Requests in flight for the request's mailbox (itself included) when it got a slot (Graph:MaxConcurrencyPerMailbox is the ceiling)");
+
+    public static UpDownCounter<long> GraphRequestsInFlight { get; } =
+        Meter.CreateUpDownCounter<long>("relay.sender.graph.requests.in_flight", "{request}", "Graph requests holding a mailbox slot now, all mailboxes");
+
+    public static Counter<long> GraphMailboxWaits { get; } =
+        Meter.CreateCounter<long>("relay.sender.graph.mailbox.waits", "{request}", "Graph requests that found all of their mailbox's slots taken and waited");
 }

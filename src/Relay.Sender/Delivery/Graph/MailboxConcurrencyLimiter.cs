@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Relay.Sender.Submission;
 
 namespace Relay.Sender.Delivery.Graph;
 
@@ -64,8 +65,15 @@ public sealed class MailboxConcurrencyLimiter
         var acquired = false;
         try
         {
-            await slots.Semaphore.WaitAsync(cancellationToken);
+            if (!slots.Semaphore.Wait(0))
+            {
+                SenderTelemetry.GraphMailboxWaits.Add(1);
+                await slots.Semaphore.WaitAsync(cancellationToken);
+            }
             acquired = true;
+            // No mailbox label (unbounded): how busy the mailbox is, as a distribution, and the total in flight.
+            SenderTelemetry.GraphMailboxInFlight.Record(PermitsPerMailbox - slots.Semaphore.CurrentCount);
+            SenderTelemetry.GraphRequestsInFlight.Add(1);
             return new Lease(this, mailbox, slots);
         }
         finally
@@ -107,6 +115,7 @@ public sealed class MailboxConcurrencyLimiter
             if (Interlocked.Exchange(ref _released, 1) == 0)
             {
                 slots.Semaphore.Release();
+                SenderTelemetry.GraphRequestsInFlight.Add(-1);
                 limiter.Leave(mailbox, slots);
             }
         }
