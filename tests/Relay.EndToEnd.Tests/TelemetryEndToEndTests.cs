@@ -79,6 +79,34 @@ public class TelemetryEndToEndTests
     }
 
     [Fact]
+    public async Task ARetriedGraphRequestShowsBothAttemptsAndTheRetryInTheMessagesTrace()
+    {
+        var spans = new List<Activity>();
+        await using var cloud = await FakeMicrosoftCloud.StartAsync();
+        await using var stack = await RelayStack.StartAsync(cloud, new Dictionary<string, string?> { ["Graph:RetryBaseDelay"] = "00:00:00.100" },
+            configureSender: b => b.Services.AddOpenTelemetry().WithTracing(t => t.AddInMemoryExporter(spans)));
+        cloud.SendMailFault = request => request.Attempt == 1 ? GraphFault.ServiceUnavailable() : null;
+
+        var response = await SmtpClients.SendWithMailKitAsync(stack.SmtpPort, SmtpClients.Message("scanner@contoso.com", "alice@fabrikam.com"));
+        var queueId = response.Split(' ').Last();
+
+        var deliver = await WaitForAsync(() => Snapshot(spans).SingleOrDefault(s =>
+            s.OperationName == "relay.deliver" && (string?)s.GetTagItem("relay.queue_id") == queueId));
+        var trace = Snapshot(spans).Where(s => s.TraceId == deliver.TraceId).DistinctBy(s => s.SpanId).ToDictionary(s => s.SpanId);
+        var send = Assert.Single(trace.Values, s => s.OperationName == "graph sendMail");
+        Assert.Equal(deliver.SpanId, send.ParentSpanId);
+        var attempts = trace.Values.Where(s => s.OperationName == "graph sendMail attempt").OrderBy(s => s.StartTimeUtc).ToList();
+        Assert.Equal(2, attempts.Count);
+        Assert.All(attempts, a => Assert.Equal(send.SpanId, a.ParentSpanId));
+        Assert.Equal(503, attempts[0].GetTagItem("http.response.status_code"));
+        Assert.Equal(ActivityStatusCode.Error, attempts[0].Status);
+        Assert.Equal("success", attempts[1].GetTagItem("relay.graph.status"));
+        var retry = Assert.Single(send.Events, e => e.Name == "graph.retry");
+        Assert.Equal("503", retry.Tags.Single(t => t.Key == "relay.graph.retry.reason").Value);
+        Assert.Equal(2, send.GetTagItem("relay.graph.attempts"));
+    }
+
+    [Fact]
     public async Task MessagesAuthFailuresAndGraphDurationsAreMeasured()
     {
         using var measurements = new Measurements("Relay.Smtp", "Relay.Sender");
@@ -99,6 +127,7 @@ public class TelemetryEndToEndTests
         Assert.True(measurements.Sum("relay.smtp.auth.failures", ("reply_class", "5xx")) >= 1);
         Assert.True(measurements.Sum("relay.sender.auth.failures") >= 1);
         Assert.True(measurements.Count("relay.sender.graph.request.duration", ("operation", "sendMail"), ("status", "success")) >= 1);
+        Assert.True(measurements.Count("relay.sender.graph.mailbox.in_flight") >= 1);
         // No counter is labelled by mailbox or address.
         Assert.DoesNotContain(measurements.TagKeys, key => key.Contains("mailbox", StringComparison.OrdinalIgnoreCase) || key.Contains("address", StringComparison.OrdinalIgnoreCase));
     }
