@@ -13,7 +13,7 @@ namespace Microsoft.Extensions.Hosting;
 /// Shared service defaults, shaped like the Aspire 13.5 template: OpenTelemetry, health checks, service discovery
 /// and HTTP resilience. Relay's own activity sources and meters are registered here so both services export them.
 /// </summary>
-public static class Extensions
+public static partial class Extensions
 {
     /// <summary>Activity sources and meters that Relay's services emit; names are part of the telemetry contract.</summary>
     public static readonly string[] RelayTelemetryNames = ["Relay.Smtp", "Relay.Sender"];
@@ -56,11 +56,31 @@ public static class Extensions
                         !context.Request.Path.StartsWithSegments(HealthEndpointPath)
                         && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath))
                 .AddGrpcClientInstrumentation()
-                .AddHttpClientInstrumentation());
+                .AddHttpClientInstrumentation(options =>
+                {
+                    // Graph URLs name the mailbox (/users/scanner@contoso.com/sendMail), which is personal data: spans
+                    // keep /users/{id}/…, as Graph's own route templates write it. Set at the start and again at the end,
+                    // whichever of System.Net.Http's own tags comes last.
+                    options.EnrichWithHttpRequestMessage = (activity, request) => RedactUrl(activity, request.RequestUri);
+                    options.EnrichWithHttpResponseMessage = (activity, response) => RedactUrl(activity, response.RequestMessage?.RequestUri);
+                    options.EnrichWithException = (activity, _) => RedactUrl(activity, null);
+                }));
 
         builder.AddOpenTelemetryExporters();
         return builder;
     }
+
+    private static void RedactUrl(System.Diagnostics.Activity activity, Uri? uri)
+    {
+        var full = uri?.AbsoluteUri ?? activity.GetTagItem("url.full") as string;
+        if (full is not null)
+        {
+            activity.SetTag("url.full", MailboxInPath().Replace(full, "/users/{id}"));
+        }
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("/users/[^/?#]+", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex MailboxInPath();
 
     private static TBuilder AddOpenTelemetryExporters<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
