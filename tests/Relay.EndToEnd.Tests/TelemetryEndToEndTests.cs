@@ -108,6 +108,25 @@ public class TelemetryEndToEndTests
     }
 
     [Fact]
+    public async Task AMessageOverStartTlsCarriesTheTlsVersionAndTheHandshakeIsCounted()
+    {
+        using var measurements = new Measurements("Relay.Smtp");
+        var spans = new List<Activity>();
+        await using var stack = await RelayStack.StartAsync(tls: true,
+            configureSmtp: b => b.Services.AddOpenTelemetry().WithTracing(t => t.AddInMemoryExporter(spans)));
+
+        await SmtpClients.HandshakeAsync(stack.SmtpPort, MailKit.Security.SecureSocketOptions.StartTls, send: true);
+
+        var session = await WaitForAsync(() => Snapshot(spans).SingleOrDefault(s =>
+            s.OperationName == "smtp.session" && s.GetTagItem("server.port") is int port && port == stack.SmtpPort));
+        var transaction = Assert.Single(Snapshot(spans), s => s.OperationName == "smtp.transaction" && s.Links.Any(l => l.Context.SpanId == session.SpanId));
+        Assert.StartsWith("TLSv1.", (string?)transaction.GetTagItem("tls.protocol.version"), StringComparison.Ordinal);
+        Assert.Equal(transaction.GetTagItem("tls.protocol.version"), session.GetTagItem("tls.protocol.version"));
+        Assert.Equal("account", session.GetTagItem("relay.auth.kind"));
+        Assert.True(measurements.Sum("relay.smtp.tls.handshakes", ("mode", "starttls"), ("result", "succeeded")) >= 1);
+    }
+
+    [Fact]
     public async Task MessagesAuthFailuresAndGraphDurationsAreMeasured()
     {
         using var measurements = new Measurements("Relay.Smtp", "Relay.Sender");

@@ -31,6 +31,7 @@ public sealed partial class SubmissionProcessor(
         activity?.SetTag("relay.outcome", outcome);
         activity?.SetTag("smtp.reply.code", reply.Code);
         SenderTelemetry.Messages.Add(1, new KeyValuePair<string, object?>("outcome", outcome),
+            new KeyValuePair<string, object?>("reply_class", $"{reply.Code / 100}xx"),
             new KeyValuePair<string, object?>("delivery", delivery.Name));
         SenderTelemetry.MessageSize.Record(body.Length);
         LogAudit(logger, envelope.QueueId, outcome, headers?.MessageId, mailbox, envelope.Recipients.Count, body.Length,
