@@ -108,6 +108,34 @@ public class TelemetryEndToEndTests
     }
 
     [Fact]
+    public async Task AMailboxLoginsTokenLookupIsInTheMessagesTraceServedFromTheCacheFilledAtAuth()
+    {
+        const string user = MailboxLoginEndToEndTests.User;
+        var spans = new List<Activity>();
+        await using var cloud = await FakeMicrosoftCloud.StartAsync();
+        cloud.RegisterApp(RelayStack.GraphTenantId, RelayStack.GraphClientId, RelayStack.GraphClientSecret);
+        cloud.RegisterUser(RelayStack.GraphTenantId, user, MailboxLoginEndToEndTests.UserPassword, UserSignInBlock.None);
+        await using var stack = await RelayStack.StartAsync(cloud, new Dictionary<string, string?> { ["Identity:MailboxLogins:Enabled"] = "true" },
+            configureSender: b => b.Services.AddOpenTelemetry().WithTracing(t => t.AddInMemoryExporter(spans)));
+
+        var response = await SmtpClients.SendWithMailKitAsync(stack.SmtpPort, SmtpClients.Message($"Alice <{user}>", "bob@example.com"),
+            user: user, password: MailboxLoginEndToEndTests.UserPassword);
+        var queueId = response.Split(' ').Last();
+
+        var deliver = await WaitForAsync(() => Snapshot(spans).SingleOrDefault(s =>
+            s.OperationName == "relay.deliver" && (string?)s.GetTagItem("relay.queue_id") == queueId));
+        var trace = Snapshot(spans).Where(s => s.TraceId == deliver.TraceId).DistinctBy(s => s.SpanId).ToDictionary(s => s.SpanId);
+        var tokens = trace.Values.Where(s => s.OperationName == "relay.token" && Ancestors(s, trace).Contains(deliver.SpanId)).ToList();
+        Assert.NotEmpty(tokens);
+        Assert.All(tokens, t => Assert.Equal("login", t.GetTagItem("relay.token.credential")));
+        // AUTH signed the user in; the message's lookups are cache hits, so no Entra round trip is in its trace.
+        Assert.DoesNotContain(tokens, t => t.Events.Any(e => e.Name == "token.acquire"));
+        Assert.Equal(1, cloud.TokenRequestCountFor(user));
+        var everyTag = trace.Values.SelectMany(s => s.TagObjects).Select(t => Uri.UnescapeDataString(t.Value?.ToString() ?? string.Empty));
+        Assert.DoesNotContain(everyTag, value => value.Contains(MailboxLoginEndToEndTests.UserPassword, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task AMessageOverStartTlsCarriesTheTlsVersionAndTheHandshakeIsCounted()
     {
         using var measurements = new Measurements("Relay.Smtp");
