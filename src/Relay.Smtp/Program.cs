@@ -1,6 +1,6 @@
 using Relay.Smtp.Hosting;
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = RelayApplication.CreateBuilder(args);
 
 builder.AddRelayKeyVaultConfiguration();
 builder.AddServiceDefaults();
