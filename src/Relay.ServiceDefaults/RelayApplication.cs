@@ -12,11 +12,22 @@ public static class RelayApplication
     /// <c>dotnet /opt/relay/sender/Relay.Sender.dll</c> from elsewhere — and with it the Sender's HTTP/2-only
     /// endpoints, so every gRPC call from Relay.Smtp would fail.
     /// </summary>
-    public static WebApplicationBuilder CreateBuilder(string[] args) => WebApplication.CreateBuilder(new WebApplicationOptions
+    /// <remarks>
+    /// Under systemd (<c>Type=notify</c>) the service tells systemd when it has started (READY=1, after Kestrel has bound
+    /// its listeners) and when it stops, and logs in journald's format; as a Windows service it answers the service
+    /// control manager. Run any other way, both are no-ops.
+    /// </remarks>
+    public static WebApplicationBuilder CreateBuilder(string[] args)
     {
-        Args = args,
-        ContentRootPath = HasExplicitContentRoot(args) ? null : AppContext.BaseDirectory,
-    });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = HasExplicitContentRoot(args) ? null : AppContext.BaseDirectory,
+        });
+        builder.Services.AddSystemd();
+        builder.Services.AddWindowsService();
+        return builder;
+    }
 
     private static bool HasExplicitContentRoot(string[] args) =>
         !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("ASPNETCORE_CONTENTROOT"))
