@@ -43,6 +43,25 @@ public class HealthTests
     }
 
     [Fact]
+    public async Task SenderAsksEntraAgainOnceTheKeptResultIsAMinuteOld()
+    {
+        await using var cloud = await FakeMicrosoftCloud.StartAsync();
+        var time = new ShiftedTime();
+        await using var stack = await RelayStack.StartAsync(cloud,
+            senderSettings: new Dictionary<string, string?> { ["Graph:ClientSecret"] = "not-the-secret" },
+            configureSender: builder => builder.Services.AddSingleton<TimeProvider>(time));
+
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, "Unhealthy"), await GetAsync(stack.SenderUrl + "/health"));
+        var asked = cloud.TokenRequestCount;
+        time.Offset = TimeSpan.FromSeconds(59);
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, "Unhealthy"), await GetAsync(stack.SenderUrl + "/health"));
+        Assert.Equal(asked, cloud.TokenRequestCount);
+        time.Offset = TimeSpan.FromSeconds(61);
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, "Unhealthy"), await GetAsync(stack.SenderUrl + "/health"));
+        Assert.True(cloud.TokenRequestCount > asked);
+    }
+
+    [Fact]
     public async Task SenderInPickupModeIsHealthyWithoutGraph()
     {
         await using var stack = await RelayStack.StartAsync();
@@ -115,5 +134,12 @@ public class HealthTests
         using var channel = GrpcChannel.ForAddress(senderUrl);
         var response = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(30));
         return response.Status;
+    }
+
+    private sealed class ShiftedTime : TimeProvider
+    {
+        public TimeSpan Offset { get; set; }
+
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + Offset;
     }
 }
