@@ -5,7 +5,7 @@ if (args.FirstOrDefault() == HashPasswordCommand.Name)
     return HashPasswordCommand.Run(args, Console.In, Console.Out, Console.Error);
 }
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = RelayApplication.CreateBuilder(args);
 
 builder.AddRelayKeyVaultConfiguration();
 builder.AddServiceDefaults();

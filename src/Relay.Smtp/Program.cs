@@ -1,10 +1,12 @@
 using Relay.Smtp.Hosting;
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = RelayApplication.CreateBuilder(args);
 
 builder.AddRelayKeyVaultConfiguration();
 builder.AddServiceDefaults();
 builder.AddRelaySmtp();
 
 var app = builder.Build();
+// /health and /alive, served only on Smtp:HealthPort when it is set (the SMTP listeners run their own handler).
+app.MapDefaultEndpoints();
 app.Run();

@@ -19,6 +19,13 @@ public sealed class SmtpOptions : IValidatableObject
     [Range(0, 65535, ErrorMessage = "Smtp:ImplicitTlsPort must be between 0 and 65535.")]
     public int? ImplicitTlsPort { get; set; }
 
+    /// <summary>
+    /// HTTP port for <c>/health</c> (ready once the SMTP listeners are bound) and <c>/alive</c>, on <c>Smtp:BindAddress</c>.
+    /// Off when unset. 0 picks a free port (tests).
+    /// </summary>
+    [Range(0, 65535, ErrorMessage = "Smtp:HealthPort must be between 0 and 65535.")]
+    public int? HealthPort { get; set; }
+
     /// <summary>Address to bind. Loopback by default; containers set 0.0.0.0.</summary>
     [Required(ErrorMessage = "Smtp:BindAddress is required.")]
     public string BindAddress { get; set; } = "127.0.0.1";
@@ -139,6 +146,11 @@ public sealed class SmtpOptions : IValidatableObject
         {
             yield return new ValidationResult(
                 "Smtp:ImplicitTlsPort needs a certificate: set Smtp:Tls:CertificatePath or Smtp:Tls:KeyVaultCertificateName.", [nameof(ImplicitTlsPort)]);
+        }
+        if (HealthPort is { } healthPort && healthPort != 0 && (healthPort == Port || healthPort == ImplicitTlsPort))
+        {
+            yield return new ValidationResult(
+                $"Smtp:HealthPort {healthPort} is the same as an SMTP port.", [nameof(HealthPort)]);
         }
         if (ImplicitTlsPort is { } implicitPort && implicitPort != 0 && implicitPort == Port)
         {

@@ -64,6 +64,54 @@ public class ProcessTests
         }
     }
 
+    /// <summary>
+    /// <c>dotnet /opt/relay/Relay.Sender.dll</c> from another directory: appsettings.json (and with it the Sender's
+    /// HTTP/2-only endpoints) must still be found, or every gRPC call fails with HTTP_1_1_REQUIRED and AUTH gets 454.
+    /// </summary>
+    [Fact]
+    public async Task ServicesStartedFromAnotherWorkingDirectoryStillSpeakGrpcAndAcceptAuth()
+    {
+        var senderPort = ExternalTool.FreeLoopbackPort();
+        var smtpPort = ExternalTool.FreeLoopbackPort();
+        var elsewhere = Directory.CreateTempSubdirectory("relay-process-cwd-");
+        var pickup = Directory.CreateTempSubdirectory("relay-process-pickup-");
+        var hash = await HashPasswordAsync(RelayStack.Password);
+        var sender = ExternalTool.Start("dotnet", [ServiceExecutable("Relay.Sender") + ".dll"], elsewhere.FullName, new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{senderPort}",
+            ["Delivery__PickupDirectory"] = pickup.FullName,
+            [$"Identity__Accounts__{RelayStack.Account}__PasswordHash"] = hash,
+            [$"Identity__Accounts__{RelayStack.Account}__AllowedSenders__0"] = RelayStack.AllowedSender,
+        });
+        var smtp = ExternalTool.Start("dotnet", [ServiceExecutable("Relay.Smtp") + ".dll"], elsewhere.FullName, new Dictionary<string, string>
+        {
+            ["services__sender__http__0"] = $"http://127.0.0.1:{senderPort}",
+            ["Smtp__Port"] = smtpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        try
+        {
+            await ExternalTool.WaitForPortAsync(senderPort, TimeSpan.FromSeconds(60));
+            await ExternalTool.WaitForPortAsync(smtpPort, TimeSpan.FromSeconds(60));
+
+            var python = await ExternalTool.RunAsync("python3", ["-c", $"""
+                import smtplib
+                with smtplib.SMTP('127.0.0.1', {smtpPort}, timeout=30) as s:
+                    s.login('{RelayStack.Account}', '{RelayStack.Password}')
+                    s.sendmail('scanner@contoso.com', ['bob@fabrikam.com'], 'From: scanner@contoso.com\r\nTo: bob@fabrikam.com\r\nSubject: from elsewhere\r\n\r\nhi\r\n')
+                """]);
+            Assert.True(python.ExitCode == 0, python.ToString());
+            var file = Assert.Single(Directory.GetFiles(pickup.FullName, "*.eml"));
+            Assert.Equal("from elsewhere", (await MimeMessage.LoadAsync(file)).Subject);
+        }
+        finally
+        {
+            await ExternalTool.StopAsync(smtp);
+            await ExternalTool.StopAsync(sender);
+            pickup.Delete(recursive: true);
+            elsewhere.Delete(recursive: true);
+        }
+    }
+
     [Fact]
     public async Task HashPasswordCommandPrintsAHashTheSenderAccepts()
     {

@@ -33,7 +33,10 @@ public static partial class SenderHostingExtensions
         services.AddSingleton<IValidateOptions<GraphOptions>, GraphOptionsValidator>();
 
         services.AddGrpc();
+        // gRPC health (the "" service) reports every check, so a gRPC probe sees the Graph token check too.
         services.AddGrpcHealthChecks().AddCheck("sender", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
+        services.AddSingleton<GraphTokenHealthCheck>();
+        services.AddHealthChecks().AddCheck<GraphTokenHealthCheck>(GraphTokenHealthCheck.Name, tags: ["ready"]);
         services.AddSingleton<RelayAccounts>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<LoginTokenCache>();

@@ -65,7 +65,18 @@ public static class SmtpHostingExtensions
                     listen.Run(connection => handler.OnConnectedAsync(connection, implicitTls: true));
                 });
             }
+            if (smtp.HealthPort is { } healthPort)
+            {
+                // HTTP/1.1 for probes (curl, Container Apps, load balancers); MapDefaultEndpoints serves it.
+                kestrel.Listen(address, healthPort, listen =>
+                {
+                    listeners.Health = listen;
+                    listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1;
+                });
+            }
         });
+        builder.Services.AddSingleton<SmtpListenersHealthCheck>();
+        builder.Services.AddHealthChecks().AddCheck<SmtpListenersHealthCheck>(SmtpListenersHealthCheck.Name, tags: ["ready"]);
         return builder;
     }
 

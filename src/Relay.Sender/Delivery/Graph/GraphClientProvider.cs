@@ -81,6 +81,17 @@ public sealed partial class GraphClientProvider : IDisposable
     public HttpClient CreateUploadClient() => _httpClients.CreateClient(GraphHttpClient);
 
     /// <summary>
+    /// Gets a token for Relay's own app, as a Graph request would — from the credential's cache while it holds one —
+    /// for the readiness check. Throws what the credential throws when Entra refuses it.
+    /// </summary>
+    public async Task GetAppTokenAsync(CancellationToken cancellationToken)
+    {
+        var identity = CurrentAppIdentity();
+        var scope = $"{new Uri(identity.BaseUrl).GetLeftPart(UriPartial.Authority)}/.default";
+        await identity.AppCredential.GetTokenAsync(new TokenRequestContext([scope]), cancellationToken);
+    }
+
+    /// <summary>
     /// Graph rejected the token of <paramref name="credential"/> (Relay's own app when null) with 401 at
     /// <paramref name="rejectedAt"/>: drop it, unless it was renewed since, so the next request signs in afresh. False
     /// when the credential cannot be renewed.
