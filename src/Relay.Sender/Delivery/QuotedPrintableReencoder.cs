@@ -36,9 +36,32 @@ public static class QuotedPrintableReencoder
     /// <summary>Decoded bytes per base64 line: 57 bytes make 76 characters, the most RFC 2045 §6.8 allows.</summary>
     private const int BytesPerLine = 57;
 
+    /// <summary>Whether "quoted-printable", in any case, appears anywhere in the message.</summary>
+    private static bool MentionsQuotedPrintable(ReadOnlySpan<byte> message)
+    {
+        var token = "quoted-printable"u8;
+        for (var start = message.IndexOfAny((byte)'q', (byte)'Q'); start >= 0 && message.Length - start >= token.Length;)
+        {
+            if (Ascii.EqualsIgnoreCase(message.Slice(start, token.Length), token))
+            {
+                return true;
+            }
+            var next = message[(start + 1)..].IndexOfAny((byte)'q', (byte)'Q');
+            start = next < 0 ? -1 : start + 1 + next;
+        }
+        return false;
+    }
+
     /// <summary>The splices that re-encode every quoted-printable part; none when there is nothing to re-encode.</summary>
     public static QuotedPrintableReencoding Find(byte[] message)
     {
+        // Most messages have no quoted-printable part, and a part is re-encoded only when its Content-Transfer-Encoding
+        // value is literally "quoted-printable" (a token: never folded inside, never an encoded-word), so without those
+        // bytes there is nothing to find and no reason to parse the message.
+        if (!MentionsQuotedPrintable(message))
+        {
+            return QuotedPrintableReencoding.None;
+        }
         using var stream = new MemoryStream(message, writable: false);
         var finder = new PartFinder(stream, message);
         try

@@ -19,7 +19,12 @@ public static partial class SenderHostingExtensions
     public static WebApplicationBuilder AddRelaySender(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<IdentityOptions>().BindConfiguration(IdentityOptions.SectionName).ValidateOnStart();
+        services.AddOptions<IdentityOptions>().BindConfiguration(IdentityOptions.SectionName)
+            // Mailbox logins sign in through Relay's app registration, so it must be named.
+            .Validate<IOptions<GraphOptions>>((identity, graph) => !identity.MailboxLogins.Enabled
+                    || !string.IsNullOrWhiteSpace(graph.Value.TenantId) && !string.IsNullOrWhiteSpace(graph.Value.ClientId),
+                "Identity:MailboxLogins:Enabled needs Graph:TenantId and Graph:ClientId: mailbox logins sign in through Relay's app registration.")
+            .ValidateOnStart();
         services.AddSingleton<IValidateOptions<IdentityOptions>, IdentityOptionsValidator>();
         services.AddOptions<DeliveryOptions>().BindConfiguration(DeliveryOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<DeliveryOptions>, DeliveryOptionsValidator>();
@@ -86,7 +91,6 @@ public static partial class SenderHostingExtensions
                 break;
         }
         var identity = services.GetRequiredService<IOptions<IdentityOptions>>().Value;
-        ValidateMailboxLogins(identity, graph);
         var accounts = services.GetRequiredService<RelayAccounts>().Count;
         LogLogins(logger, accounts,
             identity.AppLogins.Enabled ? (identity.AppLogins.RequireLookup ? "lookup only" : "on") : "off",
@@ -97,22 +101,6 @@ public static partial class SenderHostingExtensions
             LogNoAccounts(logger);
         }
         return app;
-    }
-
-    /// <summary>Mailbox logins sign in through Relay's app registration, so it must be named.</summary>
-    private static void ValidateMailboxLogins(IdentityOptions identity, GraphOptions graph)
-    {
-        if (!identity.MailboxLogins.Enabled)
-        {
-            return;
-        }
-        var missing = new[] { ("Graph:TenantId", graph.TenantId), ("Graph:ClientId", graph.ClientId) }
-            .Where(setting => string.IsNullOrWhiteSpace(setting.Item2)).Select(setting => setting.Item1).ToArray();
-        if (missing.Length > 0)
-        {
-            throw new OptionsValidationException(IdentityOptions.SectionName, typeof(IdentityOptions),
-                [$"Identity:MailboxLogins:Enabled needs {string.Join(" and ", missing)}: mailbox logins sign in through Relay's app registration."]);
-        }
     }
 
     private static DeliveryMode ResolveMode(IServiceProvider services)

@@ -42,7 +42,7 @@ public static class GraphErrorMapper
         _ => Replies.Create(554, "5.0.0", $"Microsoft 365 refused the message ({code ?? status.ToString(System.Globalization.CultureInfo.InvariantCulture)})"),
     };
 
-    private static SmtpReply TooLarge => Replies.Create(552, "5.3.4", "Message too large for Microsoft 365");
+    private static SmtpReply TooLarge { get; } = Replies.Create(552, "5.3.4", "Message too large for Microsoft 365");
 
     private static SmtpReply NoSuchMailbox(string reason) =>
         Replies.Create(550, "5.1.8", $"Sending mailbox does not exist in Microsoft 365 or is not enabled for Graph ({reason})");

@@ -280,7 +280,8 @@ public sealed partial class GraphUploadDelivery(
     {
         try
         {
-            return body.Length == 0 ? null : JsonDocument.Parse(body).RootElement;
+            // Deserialised rather than JsonDocument.Parse: the element owns its memory, so no pooled buffer is left undisposed.
+            return body.Length == 0 ? null : JsonSerializer.Deserialize<JsonElement>(body);
         }
         catch (JsonException)
         {
