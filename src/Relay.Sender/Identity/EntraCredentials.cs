@@ -27,7 +27,9 @@ public sealed class EntraCredentials(IOptionsMonitor<GraphOptions> graph, IHttpC
     /// <summary><c>{Graph host}/.default</c>: the app's (or user's) Graph permissions, for whichever cloud Graph:BaseUrl names.</summary>
     public string GraphScope => ScopeFor(graph.CurrentValue);
 
-    public static string ScopeFor(GraphOptions options) => $"{new Uri(options.BaseUrl).GetLeftPart(UriPartial.Authority)}/.default";
+    public static string ScopeFor(GraphOptions options) => ScopeFor(options.BaseUrl);
+
+    public static string ScopeFor(string graphBaseUrl) => $"{new Uri(graphBaseUrl).GetLeftPart(UriPartial.Authority)}/.default";
 
     /// <summary>A client-credentials grant with a client secret, for app-credential logins and Relay's own app.</summary>
     public TokenCredential ForClientSecret(string tenantId, string clientId, string clientSecret) =>
@@ -98,9 +100,10 @@ public sealed class EntraCredentials(IOptionsMonitor<GraphOptions> graph, IHttpC
     private IConfidentialClientApplication ConfidentialClient(GraphOptions options)
     {
         var authority = new Uri(options.AuthorityHost);
+        var known = IsKnownAuthority(authority);
         return ConfidentialClientApplicationBuilder.Create(options.ClientId)
-            .WithAuthority(new Uri(authority, options.TenantId).ToString(), validateAuthority: IsKnownAuthority(authority))
-            .WithInstanceDiscovery(IsKnownAuthority(authority))
+            .WithAuthority(new Uri(authority, options.TenantId).ToString(), validateAuthority: known)
+            .WithInstanceDiscovery(known)
             .WithClientSecret(options.ClientSecret)
             .WithHttpClientFactory(new MsalHttpClients(httpClients))
             .Build();
@@ -143,7 +146,8 @@ public sealed class EntraCredentials(IOptionsMonitor<GraphOptions> graph, IHttpC
         return options;
     }
 
+    private static readonly Uri[] KnownAuthorities = [AzureAuthorityHosts.AzurePublicCloud, AzureAuthorityHosts.AzureGovernment, AzureAuthorityHosts.AzureChina];
+
     private static bool IsKnownAuthority(Uri authority) =>
-        new[] { AzureAuthorityHosts.AzurePublicCloud, AzureAuthorityHosts.AzureGovernment, AzureAuthorityHosts.AzureChina }
-            .Any(known => Uri.Compare(known, authority, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0);
+        KnownAuthorities.Any(known => Uri.Compare(known, authority, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0);
 }

@@ -11,7 +11,7 @@ public sealed class RelayAccounts
 {
     private readonly FrozenDictionary<string, (PasswordHash Hash, RelayPrincipal Principal)> _accounts;
     private readonly PasswordHash _decoy;
-    private readonly string? _anonymousAccount;
+    private readonly RelayPrincipal? _anonymous;
 
     public RelayAccounts(IOptions<IdentityOptions> options)
     {
@@ -27,7 +27,10 @@ public sealed class RelayAccounts
         // The decoy costs as much as the dearest real hash, so an unknown name is no faster to reject than a known one.
         var iterations = _accounts.Values.Select(a => a.Hash.Iterations).DefaultIfEmpty(PasswordHash.MinimumIterations).Max();
         _decoy = PasswordHash.Create(Guid.NewGuid().ToString(), iterations);
-        _anonymousAccount = string.IsNullOrWhiteSpace(options.Value.AnonymousAccount) ? null : options.Value.AnonymousAccount;
+        var anonymousAccount = options.Value.AnonymousAccount;
+        _anonymous = !string.IsNullOrWhiteSpace(anonymousAccount) && _accounts.TryGetValue(anonymousAccount, out var anonymous)
+            ? anonymous.Principal with { Kind = LoginKind.Anonymous }
+            : null;
     }
 
     public int Count => _accounts.Count;
@@ -56,9 +59,7 @@ public sealed class RelayAccounts
     {
         if (identity.Length == 0)
         {
-            return _anonymousAccount is not null && _accounts.TryGetValue(_anonymousAccount, out var anonymous)
-                ? anonymous.Principal with { Kind = LoginKind.Anonymous }
-                : null;
+            return _anonymous;
         }
         return _accounts.TryGetValue(identity, out var account) ? account.Principal : null;
     }

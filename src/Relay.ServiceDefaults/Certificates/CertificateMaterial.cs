@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
 namespace Relay.ServiceDefaults.Certificates;
@@ -9,6 +10,13 @@ namespace Relay.ServiceDefaults.Certificates;
 /// </summary>
 public static class CertificateMaterial
 {
+    /// <summary>
+    /// What loading throws for content that is not a certificate with its private key, or for files that cannot be read:
+    /// the one test, for files and Key Vault alike, of "this replacement cannot be used; keep the one in use".
+    /// </summary>
+    public static bool IsUnusable(Exception ex) =>
+        ex is CryptographicException or FormatException or InvalidOperationException or IOException or UnauthorizedAccessException;
+
     public static (X509Certificate2 Leaf, X509Certificate2Collection Intermediates) FromPkcs12(byte[] content, string? password)
     {
         var all = X509CertificateLoader.LoadPkcs12Collection(content, password);

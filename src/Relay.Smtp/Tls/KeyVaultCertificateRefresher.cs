@@ -40,7 +40,7 @@ public sealed partial class KeyVaultCertificateRefresher(
         {
             Use(await _client.GetSecretAsync(_name, cancellationToken: cancellationToken));
         }
-        catch (Exception ex) when (KeyVaultFailure.IsVaultFailure(ex) || IsUnusableCertificate(ex))
+        catch (Exception ex) when (KeyVaultFailure.IsVaultFailure(ex) || CertificateMaterial.IsUnusable(ex))
         {
             throw new InvalidOperationException(
                 $"Smtp:Tls:KeyVaultCertificateName '{_name}' could not be loaded from Key Vault {_client.VaultUri}: {KeyVaultFailure.Describe(ex)}", ex);
@@ -87,7 +87,7 @@ public sealed partial class KeyVaultCertificateRefresher(
         {
             Use(secret);
         }
-        catch (Exception ex) when (IsUnusableCertificate(ex))
+        catch (Exception ex) when (CertificateMaterial.IsUnusable(ex))
         {
             // Remembered so a bad version is reported once, not at every refresh until it is replaced.
             _unusableVersion = version;
@@ -104,8 +104,6 @@ public sealed partial class KeyVaultCertificateRefresher(
     }
 
     /// <summary>The secret is there but is not a certificate Relay can present.</summary>
-    private static bool IsUnusableCertificate(Exception ex) => ex is CryptographicException or FormatException or InvalidOperationException;
-
     [LoggerMessage(Level = LogLevel.Information,
         Message = "TLS certificate from Key Vault secret {Name} version {Version} in use: {Subject} ({Thumbprint}), valid until {NotAfter:u}")]
     private static partial void LogInUse(ILogger logger, string name, string version, string subject, string thumbprint, DateTime notAfter);

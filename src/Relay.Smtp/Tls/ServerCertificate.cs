@@ -41,7 +41,7 @@ public sealed partial class ServerCertificate
         {
             _current = Load(_files.ReadStamp());
         }
-        catch (Exception ex) when (ex is CryptographicException or IOException or UnauthorizedAccessException or InvalidOperationException)
+        catch (Exception ex) when (CertificateMaterial.IsUnusable(ex))
         {
             throw new InvalidOperationException(
                 $"Smtp:Tls:CertificatePath '{_options.CertificatePath}' could not be loaded: {ex.Message}", ex);
@@ -110,7 +110,7 @@ public sealed partial class ServerCertificate
                 _current = Load(stamp);
                 LogReloaded(_logger, _current.Certificate.Subject, _current.Certificate.Thumbprint, _current.Certificate.NotAfter);
             }
-            catch (Exception ex) when (ex is CryptographicException or IOException or UnauthorizedAccessException or InvalidOperationException)
+            catch (Exception ex) when (CertificateMaterial.IsUnusable(ex))
             {
                 _failedStamp = stamp;
                 LogReloadFailed(_logger, _options.CertificatePath!, ex.Message);

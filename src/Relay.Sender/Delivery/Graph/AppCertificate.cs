@@ -13,7 +13,7 @@ namespace Relay.Sender.Delivery.Graph;
 public sealed record AppCertificate(X509Certificate2 Certificate, string Origin, CertificateFilesStamp Stamp = default, string? Version = null)
 {
     /// <summary>Reads the files; their stamp is taken first, so a replacement written meanwhile is seen as a change later.</summary>
-    /// <exception cref="Exception">See <see cref="IsUnusable"/>.</exception>
+    /// <exception cref="Exception">See <see cref="CertificateMaterial.IsUnusable"/>.</exception>
     public static AppCertificate FromFiles(CertificateFiles files)
     {
         var stamp = files.ReadStamp();
@@ -23,17 +23,13 @@ public sealed record AppCertificate(X509Certificate2 Certificate, string Origin,
     }
 
     /// <summary>A Key Vault certificate's secret (its content type says PKCS#12 or PEM).</summary>
-    /// <exception cref="Exception">See <see cref="IsUnusable"/>.</exception>
+    /// <exception cref="Exception">See <see cref="CertificateMaterial.IsUnusable"/>.</exception>
     public static AppCertificate FromKeyVault(KeyVaultSecret secret, Uri vault)
     {
         var (leaf, _) = KeyVaultCertificateSecret.Load(secret.Value, secret.Properties.ContentType);
         return new AppCertificate(WithKey(leaf, "the certificate policy's exportable key"),
             $"Key Vault certificate {secret.Name} version {secret.Properties.Version} in {vault}", Version: secret.Properties.Version);
     }
-
-    /// <summary>What the loaders throw for content that is not a certificate with its private key, or files that cannot be read.</summary>
-    public static bool IsUnusable(Exception ex) =>
-        ex is CryptographicException or FormatException or InvalidOperationException or IOException or UnauthorizedAccessException;
 
     /// <summary>For logs: subject, thumbprint, expiry and where it came from. Never the key.</summary>
     public override string ToString() =>

@@ -87,8 +87,7 @@ public sealed partial class GraphClientProvider : IDisposable
     public async Task GetAppTokenAsync(CancellationToken cancellationToken)
     {
         var identity = CurrentAppIdentity();
-        var scope = $"{new Uri(identity.BaseUrl).GetLeftPart(UriPartial.Authority)}/.default";
-        await identity.AppCredential.GetTokenAsync(new TokenRequestContext([scope]), cancellationToken);
+        await identity.AppCredential.GetTokenAsync(new TokenRequestContext([EntraCredentials.ScopeFor(identity.BaseUrl)]), cancellationToken);
     }
 
     /// <summary>
@@ -177,7 +176,7 @@ public sealed partial class GraphClientProvider : IDisposable
                 Install(Build(identity.Options, AppCertificate.FromFiles(files)));
                 LogCertificateReplaced(_logger, _identity.Description);
             }
-            catch (Exception ex) when (AppCertificate.IsUnusable(ex))
+            catch (Exception ex) when (CertificateMaterial.IsUnusable(ex))
             {
                 // Remembered so a bad replacement is reported once, not at every message until it is fixed.
                 _failedStamp = stamp;
@@ -230,7 +229,7 @@ public sealed partial class GraphClientProvider : IDisposable
                     }
                 }
             }
-            catch (Exception ex) when (AppCertificate.IsUnusable(ex))
+            catch (Exception ex) when (CertificateMaterial.IsUnusable(ex))
             {
                 _unusableVersion = version;
                 LogVersionUnusable(_logger, name, version, client.VaultUri, ex.Message);
@@ -282,7 +281,7 @@ public sealed partial class GraphClientProvider : IDisposable
         {
             return AppCertificate.FromFiles(files);
         }
-        catch (Exception ex) when (AppCertificate.IsUnusable(ex))
+        catch (Exception ex) when (CertificateMaterial.IsUnusable(ex))
         {
             var hint = files.IsPkcs12 || files.KeyPath is not null
                 ? string.Empty
@@ -299,7 +298,7 @@ public sealed partial class GraphClientProvider : IDisposable
         {
             return AppCertificate.FromKeyVault(client.GetSecret(name, cancellationToken: _stopping.Token), client.VaultUri);
         }
-        catch (Exception ex) when (KeyVaultFailure.IsVaultFailure(ex) || AppCertificate.IsUnusable(ex))
+        catch (Exception ex) when (KeyVaultFailure.IsVaultFailure(ex) || CertificateMaterial.IsUnusable(ex))
         {
             throw new InvalidOperationException(
                 $"Graph:CertificateName '{name}' could not be loaded from Key Vault {client.VaultUri}: {KeyVaultFailure.Describe(ex)}", ex);
@@ -328,7 +327,7 @@ public sealed partial class GraphClientProvider : IDisposable
             allowedHosts: [baseUri.Host],
             observabilityOptions: null,
             isCaeEnabled: true,
-            scopes: [$"{baseUri.GetLeftPart(UriPartial.Authority)}/.default"]);
+            scopes: [EntraCredentials.ScopeFor(baseUrl)]);
     }
 
     /// <param name="Options">The settings it was built from, to build it again with a new certificate.</param>
