@@ -10,7 +10,9 @@
 # a check failed (the reason, the units' status and their journal are printed).
 #
 # Inside the namespaces, /etc, /opt and /var are overlays whose changes land in a temporary folder: the relay user,
-# /etc/relay, /etc/systemd/system and /opt/relay exist there only. /run and /sys/fs/cgroup are private mounts.
+# /etc/relay, /etc/systemd/system and /opt/relay exist there only. /tmp, /run and /sys/fs/cgroup are private mounts,
+# and systemd loads no unit of the host's (see SYSTEMD_UNIT_PATH below): nothing of the host's boot runs.
+# The network namespace is the host's: the services listen on 127.0.0.1 ports that are free when the script starts.
 set -euo pipefail
 
 PASSWORD='units test password'   # a throw-away account that exists only inside this test
