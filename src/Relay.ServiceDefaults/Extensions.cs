@@ -5,6 +5,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 
 namespace Microsoft.Extensions.Hosting;
@@ -43,6 +44,12 @@ public static partial class Extensions
         });
 
         builder.Services.AddOpenTelemetry()
+            // The SDK's default service.name is "unknown_service:<process name>": "dotnet" for both services when they run
+            // as `dotnet Relay.X.dll` (systemd). The application's name instead; the environment detector is added again
+            // after it so that OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (which Aspire sets) still win.
+            .ConfigureResource(resource => resource
+                .AddService(builder.Environment.ApplicationName)
+                .AddEnvironmentVariableDetector())
             .WithMetrics(metrics => metrics
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
