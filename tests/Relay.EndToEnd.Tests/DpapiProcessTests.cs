@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace Relay.EndToEnd.Tests;
 
 /// <summary><c>dpapi:</c> values and <c>protect-secret</c> as an operator meets them: the published service, from its environment.</summary>
@@ -8,31 +6,21 @@ public class DpapiProcessTests
     [Fact]
     public async Task ADpapiValueTheServiceCannotReadStopsItAtStartNamingTheKey()
     {
-        var output = new ConcurrentQueue<string>();
-        var sender = ExternalTool.Start(ProcessTests.ServiceExecutable("Relay.Sender"), [], ProcessTests.ServiceDirectory("Relay.Sender"), new Dictionary<string, string>
+        var (exitCode, output) = await ExternalTool.RunUntilExitAsync(ProcessTests.ServiceExecutable("Relay.Sender"), ProcessTests.ServiceDirectory("Relay.Sender"), new Dictionary<string, string>
         {
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{ExternalTool.FreeLoopbackPort()}",
             ["Graph__TenantId"] = "contoso.onmicrosoft.com",
             ["Graph__ClientId"] = "22222222-2222-2222-2222-222222222222",
             // Base64 of bytes that no DPAPI anywhere made: off Windows it cannot be read at all, on Windows not here.
             ["Graph__ClientSecret"] = "dpapi:AQIDBAUGBwg=",
-        }, output);
-        try
-        {
-            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            await sender.WaitForExitAsync(limit.Token);
+        }, TimeSpan.FromSeconds(60));
 
-            Assert.NotEqual(0, sender.ExitCode);
-            var expected = OperatingSystem.IsWindows()
-                ? "Graph:ClientSecret could not be unprotected"
-                : "Graph:ClientSecret is DPAPI-protected ('dpapi:…'): DPAPI-protected values can only be read on Windows.";
-            Assert.True(output.Any(line => line.Contains(expected, StringComparison.Ordinal)), string.Join('\n', output));
-            Assert.DoesNotContain(output, line => line.Contains("AQIDBAUGBwg", StringComparison.Ordinal));
-        }
-        finally
-        {
-            await ExternalTool.StopAsync(sender);
-        }
+        Assert.NotEqual(0, exitCode);
+        var expected = OperatingSystem.IsWindows()
+            ? "Graph:ClientSecret could not be unprotected"
+            : "Graph:ClientSecret is DPAPI-protected ('dpapi:…'): DPAPI-protected values can only be read on Windows.";
+        Assert.True(output.Any(line => line.Contains(expected, StringComparison.Ordinal)), string.Join('\n', output));
+        Assert.DoesNotContain(output, line => line.Contains("AQIDBAUGBwg", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
@@ -85,23 +84,14 @@ public class PrometheusTests
     [Fact]
     public async Task TheServiceProcessExitsAtStartWhenTheScrapeUrlIsBad()
     {
-        var output = new ConcurrentQueue<string>();
-        var smtp = ExternalTool.Start(ProcessTests.ServiceExecutable("Relay.Smtp"), [], ProcessTests.ServiceDirectory("Relay.Smtp"), new Dictionary<string, string>
+        var (exitCode, output) = await ExternalTool.RunUntilExitAsync(ProcessTests.ServiceExecutable("Relay.Smtp"), ProcessTests.ServiceDirectory("Relay.Smtp"), new Dictionary<string, string>
         {
             ["Smtp__Port"] = ExternalTool.FreeLoopbackPort().ToString(CultureInfo.InvariantCulture),
             ["Telemetry__Prometheus__Url"] = "http://0.0.0.0:9464/",
-        }, output);
-        try
-        {
-            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            await smtp.WaitForExitAsync(limit.Token);
-            Assert.NotEqual(0, smtp.ExitCode);
-            Assert.Contains(output, line => line.Contains("Telemetry:Prometheus:Url 'http://0.0.0.0:9464/' is not a scrape address", StringComparison.Ordinal));
-        }
-        finally
-        {
-            await ExternalTool.StopAsync(smtp);
-        }
+        }, TimeSpan.FromSeconds(60));
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains(output, line => line.Contains("Telemetry:Prometheus:Url 'http://0.0.0.0:9464/' is not a scrape address", StringComparison.Ordinal));
     }
 
     /// <summary>Scrapes over HTTP/1.1 until the counter's <c>outcome="delivered"</c> series shows (bounded), and returns its value.</summary>
