@@ -8,10 +8,14 @@
     NT SERVICE\relay-smtp), and gives each its settings as service environment variables
     (HKLM\SYSTEM\CurrentControlSet\Services\<name>\Environment). Settings use Relay's keys with ':' written '__'.
 
-    Secrets: the Graph client secret given here is stored in the service's Environment value, which local users can
-    read. For production prefer a certificate (Graph__CertificatePath, file readable only by NT SERVICE\relay-sender)
-    or Key Vault (ConnectionStrings__secrets), see README.md. User secrets are read only in the Development
-    environment, so they are for a developer's machine, not for a service.
+    Secrets: the Graph client secret given here is stored DPAPI-protected (dpapi:..., made by 'Relay.Sender.exe
+    protect-secret --scope LocalMachine') in the service's Environment value. LocalMachine because this script runs as
+    an administrator, not as NT SERVICE\relay-sender: a CurrentUser blob made here would open only for the
+    administrator. A LocalMachine blob opens on this machine only, but for any account on it, and local users can read
+    the Environment value: it keeps the secret out of registry exports, backups and copies to other machines, not away
+    from this machine's users. For production prefer a certificate (Graph__CertificatePath, file readable only by
+    NT SERVICE\relay-sender) or Key Vault (ConnectionStrings__secrets), see README.md. User secrets are read only in
+    the Development environment, so they are for a developer's machine, not for a service.
 
     Publish first, from the repository root:
         dotnet publish src/Relay.Sender -c Release -r win-x64 --self-contained false -o out\sender
@@ -84,7 +88,13 @@ $sender = @{
     'Graph__ClientId' = $GraphClientId
 }
 if ($GraphClientSecret) {
-    $sender['Graph__ClientSecret'] = [System.Net.NetworkCredential]::new('', $GraphClientSecret).Password
+    # Protected before it is written anywhere (see Secrets above for why LocalMachine); the service unprotects it at start.
+    # Entra client secrets are ASCII, so Windows PowerShell's pipe encoding does not alter them.
+    $plainSecret = [System.Net.NetworkCredential]::new('', $GraphClientSecret).Password
+    $protectedSecret = ($plainSecret | & (Join-Path $SenderPublishDir 'Relay.Sender.exe') protect-secret --scope LocalMachine)
+    $plainSecret = $null
+    if ($LASTEXITCODE -ne 0) { throw "protect-secret failed" }
+    $sender['Graph__ClientSecret'] = "$protectedSecret".Trim()
 }
 if ($Account) {
     $password = Read-Host -AsSecureString "Password for relay account '$Account'"

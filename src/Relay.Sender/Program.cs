@@ -4,6 +4,10 @@ if (args.FirstOrDefault() == HashPasswordCommand.Name)
 {
     return HashPasswordCommand.Run(args, Console.In, Console.Out, Console.Error);
 }
+if (args.FirstOrDefault() == ProtectSecretCommand.Name)
+{
+    return ProtectSecretCommand.Run(args, Console.In, Console.Out, Console.Error);
+}
 
 var builder = RelayApplication.CreateBuilder(args);
 

@@ -1,10 +1,13 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 
 namespace Microsoft.Extensions.Hosting;
@@ -43,6 +46,12 @@ public static partial class Extensions
         });
 
         builder.Services.AddOpenTelemetry()
+            // The SDK's default service.name is "unknown_service:<process name>": "dotnet" for both services when they run
+            // as `dotnet Relay.X.dll` (systemd). The application's name instead; the environment detector is added again
+            // after it so that OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (which Aspire sets) still win.
+            .ConfigureResource(resource => resource
+                .AddService(builder.Environment.ApplicationName)
+                .AddEnvironmentVariableDetector())
             .WithMetrics(metrics => metrics
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
@@ -67,6 +76,7 @@ public static partial class Extensions
                 }));
 
         builder.AddOpenTelemetryExporters();
+        builder.AddPrometheusScrapeEndpoint();
         return builder;
     }
 
@@ -89,6 +99,30 @@ public static partial class Extensions
         {
             builder.Services.AddOpenTelemetry().UseOtlpExporter();
         }
+        return builder;
+    }
+
+    /// <summary>
+    /// With <c>Telemetry:Prometheus:Url</c> set, serves the metrics for Prometheus to scrape on a listener of their own;
+    /// a value that cannot be one stops start-up, naming the key. OTLP export is unaffected: both can be on.
+    /// </summary>
+    private static TBuilder AddPrometheusScrapeEndpoint<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        var options = builder.Configuration.GetSection(PrometheusOptions.SectionName).Get<PrometheusOptions>() ?? new PrometheusOptions();
+        if (!options.IsEnabled)
+        {
+            return builder;
+        }
+        var validation = new PrometheusOptionsValidator().Validate(Options.Options.DefaultName, options);
+        if (validation.Failed)
+        {
+            throw new OptionsValidationException(PrometheusOptions.UrlKey, typeof(PrometheusOptions), validation.Failures);
+        }
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddPrometheusHttpListener(listener =>
+        {
+            (listener.Host, listener.Port) = options.Listener!.Value;
+            listener.ScrapeEndpointPath = PrometheusOptions.ScrapePath;
+        }));
         return builder;
     }
 

@@ -17,7 +17,8 @@ public static class RelayApplication
     /// <remarks>
     /// Under systemd (<c>Type=notify</c>) the service tells systemd when it has started (READY=1, after Kestrel has bound
     /// its listeners) and when it stops, and logs in journald's format; as a Windows service it answers the service
-    /// control manager. Run any other way, both are no-ops.
+    /// control manager. Run any other way, both are no-ops. Values written <c>dpapi:…</c> are unprotected here (Windows
+    /// only; see <see cref="DpapiConfigurationExtensions.AddDpapiUnprotectedValues"/>).
     /// </remarks>
     public static WebApplicationBuilder CreateBuilder(string[] args)
     {
@@ -28,6 +29,8 @@ public static class RelayApplication
                 ? null
                 : AppContext.BaseDirectory,
         });
+        // Last of the default sources (appsettings, user secrets, environment, command line), so it sees them all.
+        builder.Configuration.AddDpapiUnprotectedValues();
         builder.Services.AddSystemd();
         builder.Services.AddWindowsService();
         return builder;

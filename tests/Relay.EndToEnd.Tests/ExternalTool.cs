@@ -56,6 +56,27 @@ internal static class ExternalTool
         return process;
     }
 
+    /// <summary>
+    /// Starts a service that should stop by itself at start-up (a configuration error) and waits for it, at most
+    /// <paramref name="timeout"/>; returns its exit code and every line it wrote.
+    /// </summary>
+    public static async Task<(int ExitCode, string[] Output)> RunUntilExitAsync(string fileName, string workingDirectory,
+        IDictionary<string, string> environment, TimeSpan timeout)
+    {
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var process = Start(fileName, [], workingDirectory, environment, output);
+        try
+        {
+            using var limit = new CancellationTokenSource(timeout);
+            await process.WaitForExitAsync(limit.Token);
+            return (process.ExitCode, output.ToArray());
+        }
+        finally
+        {
+            await StopAsync(process);
+        }
+    }
+
     private static void Keep(System.Collections.Concurrent.ConcurrentQueue<string>? output, string? line)
     {
         if (output is not null && line is not null)

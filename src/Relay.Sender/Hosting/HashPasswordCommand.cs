@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Relay.Sender.Identity;
 
 namespace Relay.Sender.Hosting;
@@ -32,7 +31,7 @@ public static class HashPasswordCommand
             return 2;
         }
 
-        var password = Console.IsInputRedirected || input != Console.In ? input.ReadLine() : ReadHidden(error);
+        var password = SecretInput.ReadLine(input, error, "Password");
         if (string.IsNullOrEmpty(password))
         {
             error.WriteLine("The password must not be empty.");
@@ -40,24 +39,5 @@ public static class HashPasswordCommand
         }
         output.WriteLine(PasswordHash.Create(password, iterations).ToString());
         return 0;
-    }
-
-    private static string ReadHidden(TextWriter prompt)
-    {
-        prompt.Write("Password: ");
-        var password = new StringBuilder();
-        for (var key = Console.ReadKey(intercept: true); key.Key != ConsoleKey.Enter; key = Console.ReadKey(intercept: true))
-        {
-            if (key.Key == ConsoleKey.Backspace && password.Length > 0)
-            {
-                password.Length--;
-            }
-            else if (!char.IsControl(key.KeyChar))
-            {
-                password.Append(key.KeyChar);
-            }
-        }
-        prompt.WriteLine();
-        return password.ToString();
     }
 }
