@@ -45,9 +45,6 @@ internal sealed record CellResult(Cell Cell, LoadResult Load, ProcessUsage Usage
 /// <summary>Runs a cell: warm-up (not measured), then the measured phase with the server's processes metered.</summary>
 internal sealed class CellRunner(BenchSettings settings)
 {
-    /// <summary>No cell may take longer than this, whatever happens (a stalled server, a lost reply).</summary>
-    private static readonly TimeSpan CellLimit = TimeSpan.FromMinutes(2);
-
     private readonly SmtpSourceLoad _smtpSource = new();
     private readonly MailKitLoad _mailKit = new();
 
@@ -57,7 +54,7 @@ internal sealed class CellRunner(BenchSettings settings)
     /// </summary>
     public async Task WarmUpServerAsync(IBenchServer server)
     {
-        using var limit = new CancellationTokenSource(CellLimit);
+        using var limit = new CancellationTokenSource(settings.CellLimit);
         var cell = new Cell(server.Name, Generator.MailKit, Cell.KiB, 10, ManyPerConnection: true, Mailboxes: 10);
         server.Prepare(cell);
         await _mailKit.RunAsync(server.Port, cell, settings.ServerWarmUp, limit.Token);
@@ -67,7 +64,7 @@ internal sealed class CellRunner(BenchSettings settings)
 
     public async Task<CellResult> RunAsync(IBenchServer server, Cell cell)
     {
-        using var limit = new CancellationTokenSource(CellLimit);
+        using var limit = new CancellationTokenSource(settings.CellLimit);
         ILoadGenerator load = cell.Generator == Generator.SmtpSource ? _smtpSource : _mailKit;
         server.Prepare(cell);
         // Large messages warm up on at most 10 connections: the code paths are warm after a few, and 50 × 10 MiB
@@ -77,7 +74,18 @@ internal sealed class CellRunner(BenchSettings settings)
         server.Forget();
 
         var meter = ProcessMeter.Start(server.Processes, settings.Profile);
-        var result = await load.RunAsync(server.Port, cell, settings.Measure, limit.Token);
+        LoadResult result;
+        try
+        {
+            result = await load.RunAsync(server.Port, cell, settings.Measure, limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // Over the cell's limit: the caller reports it as not measured; stop metering and forget what got through.
+            await meter.StopAsync();
+            server.Forget();
+            throw;
+        }
         var usage = await meter.StopAsync();
         var delivered = server.Delivered();
         server.Forget();
