@@ -33,6 +33,10 @@ internal sealed record CellResult(Cell Cell, LoadResult Load, ProcessUsage Usage
             {
                 problems.Add($"{Load.Failures} failed: {Load.Error}");
             }
+            if (Cell.Generator == Generator.MailKit && Load.DataReplyMs.Count < Load.Messages)
+            {
+                problems.Add($"DATA→250 timed for only {Load.DataReplyMs.Count} of {Load.Messages} messages");
+            }
             if (Delivered is { } delivered && delivered.Messages != Load.Messages)
             {
                 problems.Add($"{Load.Messages} answered 250 but {delivered.Messages} delivered");

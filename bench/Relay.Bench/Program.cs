@@ -10,7 +10,7 @@ var settings = BenchSettings.Parse(args);
 var machine = MachineInfo.Read();
 var clock = Stopwatch.StartNew();
 var cells = Matrix.For(settings.Quick).Where(cell => settings.Only is null || cell.Description.Contains(settings.Only, StringComparison.OrdinalIgnoreCase)).ToList();
-Console.WriteLine($"{cells.Count} cells, budget {settings.Budget.TotalMinutes:0} min; load average {machine.LoadAverage}.");
+Console.WriteLine($"{cells.Count} cells, budget {settings.Budget.TotalMinutes:0.#} min; load average {machine.LoadAverage}.");
 
 await using var cloud = await FakeMicrosoftCloud.StartAsync();
 var servers = new List<IBenchServer>();
@@ -32,7 +32,7 @@ try
     {
         if (clock.Elapsed > settings.Budget)
         {
-            notRun.Add((cell, $"the run's {settings.Budget.TotalMinutes:0}-minute budget was spent"));
+            notRun.Add((cell, $"the run's {settings.Budget.TotalMinutes:0.#}-minute budget was spent"));
             continue;
         }
         var server = servers.Single(s => s.Name == cell.Server);

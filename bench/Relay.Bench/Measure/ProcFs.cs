@@ -56,7 +56,7 @@ internal static class ProcFs
     }
 
     /// <summary>utime + stime: fields 14 and 15, counted after the command name, which may itself hold spaces and parentheses.</summary>
-    private static long CpuTicks(string stat)
+    internal static long CpuTicks(string stat)
     {
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         // fields[0] is field 3 (state), so field N is fields[N - 3].
