@@ -16,8 +16,8 @@ await using var cloud = await FakeMicrosoftCloud.StartAsync();
 var servers = new List<IBenchServer>();
 try
 {
-    servers.Add(await SmtpSinkServer.StartAsync());
-    servers.Add(await AiosmtpdServer.StartAsync());
+    servers.Add(await ReferenceServer.StartSmtpSinkAsync());
+    servers.Add(await ReferenceServer.StartAiosmtpdAsync());
     servers.Add(await RelayServer.StartWithPickupAsync(settings));
     servers.Add(await RelayServer.StartWithGraphAsync(settings, cloud));
 
