@@ -5,9 +5,9 @@ namespace Relay.Bench.Load;
 
 /// <summary>
 /// Times DATA→250 inside MailKit, which has no hook between the message data and the reply: as its protocol logger,
-/// it notes when the client writes the end-of-data marker (CRLF.CRLF) and when the next server bytes arrive. MailKit
-/// logs a write just before it goes to the socket and a read just after it comes from it, so the time is the server's
-/// answer plus loopback, without MailKit's own parsing of the reply.
+/// it notes when the client has written the end-of-data marker (CRLF.CRLF) and when the next server bytes arrive.
+/// MailKit's SmtpStream logs a write once the socket has taken it and a read as soon as it returns, so the time is the
+/// server's answer plus loopback, without MailKit's own parsing of the reply.
 /// </summary>
 internal sealed class DataReplyTimer : IProtocolLogger
 {
