@@ -6,6 +6,7 @@ public sealed partial class FakeMicrosoftCloud
 {
     private readonly GraphPipeline _graph;
     private readonly MailStore _mail;
+    private readonly MessagesEndpoint _messages;
 
     /// <summary>
     /// How many requests one app may have in flight for one mailbox: Outlook's limit is 4 (per app ID and mailbox; other
@@ -71,8 +72,17 @@ public sealed partial class FakeMicrosoftCloud
         set => _mail.UploadSessionMinimumSize = value;
     }
 
-    /// <summary>The host of upload URLs, <c>outlook.localhost</c> (Outlook's is <c>outlook.office.com</c>); see <see cref="CreateTrustingHandler"/>.</summary>
-    public string UploadHost => MessagesEndpoint.UploadHost;
+    /// <summary>
+    /// The host of upload URLs, <c>outlook.localhost</c> by default (Outlook's is <c>outlook.office.com</c>); see
+    /// <see cref="CreateTrustingHandler"/>. A client in another process cannot use that handler, and the system resolver
+    /// may not know names under <c>localhost</c>: set <c>localhost</c> for it (the certificate covers it), which is still
+    /// not Graph's host, so a Graph client adds no token to the upload requests.
+    /// </summary>
+    public string UploadHost
+    {
+        get => _messages.Host;
+        set => _messages.Host = value;
+    }
 
     /// <summary>A snapshot of the drafts created and neither sent nor deleted, in creation order.</summary>
     public IReadOnlyList<MailDraft> Drafts => _mail.Drafts;

@@ -21,8 +21,9 @@ public sealed partial class FakeMicrosoftCloud : IAsyncDisposable
     private readonly SendMailEndpoint _sendMail;
     private readonly KeyVaultStore _keyVault;
 
-    private FakeMicrosoftCloud(WebApplication app, X509Certificate2 certificate, EntraDirectory directory, RequestJournal journal, SendMailEndpoint sendMail, KeyVaultStore keyVault, GraphPipeline graph, MailStore mail)
+    private FakeMicrosoftCloud(WebApplication app, X509Certificate2 certificate, EntraDirectory directory, RequestJournal journal, SendMailEndpoint sendMail, KeyVaultStore keyVault, GraphPipeline graph, MailStore mail, MessagesEndpoint messages)
     {
+        _messages = messages;
         _app = app;
         _graph = graph;
         _mail = mail;
@@ -52,7 +53,8 @@ public sealed partial class FakeMicrosoftCloud : IAsyncDisposable
         var keyVaultEndpoint = new KeyVaultEndpoint(keyVault, directory, () => cloud!.AuthorityHost);
         var app = FakeCloudHost.Build(certificate, journal, new EntraTokenEndpoint(directory), sendMail, keyVaultEndpoint, new ManagedIdentityEndpoint(directory));
         TableStorageEndpoint.Map(app, new TableStorageEndpoint(() => cloud!._tables, directory));
-        MessagesEndpoint.Map(app, new MessagesEndpoint(graph, mail, journal));
+        var messages = new MessagesEndpoint(graph, mail, journal);
+        MessagesEndpoint.Map(app, messages);
         try
         {
             await app.StartAsync(cancellationToken);
@@ -64,7 +66,7 @@ public sealed partial class FakeMicrosoftCloud : IAsyncDisposable
             throw;
         }
 
-        cloud = new FakeMicrosoftCloud(app, certificate, directory, journal, sendMail, keyVault, graph, mail);
+        cloud = new FakeMicrosoftCloud(app, certificate, directory, journal, sendMail, keyVault, graph, mail, messages);
         return cloud;
     }
 
@@ -299,6 +301,12 @@ public sealed partial class FakeMicrosoftCloud : IAsyncDisposable
 
     /// <summary>The secret a managed-identity request must carry as <c>X-IDENTITY-HEADER</c>: what the platform puts in <c>IDENTITY_HEADER</c>. Random per fake.</summary>
     public string ManagedIdentityHeader => _directory.ManagedIdentityHeader;
+
+    /// <summary>
+    /// Forgets the recorded requests and accepted sendMail (<see cref="Requests"/>, <see cref="SentMail"/>), bodies
+    /// included: a long-running load (the benchmark harness) would otherwise keep every message it sent in memory.
+    /// </summary>
+    public void ClearJournal() => _journal.Clear();
 
     /// <summary>Forgets every issued access token, so Graph rejects them with 401 <c>InvalidAuthenticationToken</c>.</summary>
     public void RevokeTokens() => _directory.RevokeTokens();

@@ -20,6 +20,9 @@ internal sealed partial class MessagesEndpoint(GraphPipeline pipeline, MailStore
     /// provider, whose allowed hosts are Graph's, adds no token for it.</summary>
     public const string UploadHost = "outlook.localhost";
 
+    /// <summary>The host upload URLs name: <see cref="UploadHost"/> unless set (see <see cref="FakeMicrosoftCloud.UploadHost"/>).</summary>
+    public string Host { get; set; } = UploadHost;
+
     private const string FileAttachmentType = "#microsoft.graph.fileAttachment";
     private const string DefaultContentType = "application/octet-stream";
 
@@ -292,7 +295,7 @@ internal sealed partial class MessagesEndpoint(GraphPipeline pipeline, MailStore
             // As Outlook answers (its docs' example): "ExpirationDateTime" capitalized, and the next offset with no dash.
             return Results.Json(new JsonObject
             {
-                ["@odata.context"] = $"https://{UploadHost}:{context.Request.Host.Port}/api/v2.0/$metadata#Users('{Uri.EscapeDataString(upload.Caller.MailboxKey)}')/Messages('{Uri.EscapeDataString(upload.Draft.Id)}')/AttachmentSessions/$entity",
+                ["@odata.context"] = $"https://{Host}:{context.Request.Host.Port}/api/v2.0/$metadata#Users('{Uri.EscapeDataString(upload.Caller.MailboxKey)}')/Messages('{Uri.EscapeDataString(upload.Draft.Id)}')/AttachmentSessions/$entity",
                 ["ExpirationDateTime"] = Timestamp(upload.ExpiresAt),
                 ["nextExpectedRanges"] = new JsonArray(next.ToString(CultureInfo.InvariantCulture)),
             });
@@ -385,9 +388,9 @@ internal sealed partial class MessagesEndpoint(GraphPipeline pipeline, MailStore
 
     private static string GraphBase(HttpContext context) => $"{context.Request.Scheme}://{context.Request.Host}/v1.0";
 
-    /// <summary>Like Outlook's <c>https://outlook.office.com/api/v2.0/Users('…')/Messages('…')</c>, on <see cref="UploadHost"/> and the fake's port.</summary>
-    private static string OutlookBase(HttpContext context, MailStore.Upload upload) =>
-        $"https://{UploadHost}:{context.Request.Host.Port}/api/v2.0/Users('{Uri.EscapeDataString(upload.Caller.MailboxKey)}')/Messages('{upload.Draft.Id}')";
+    /// <summary>Like Outlook's <c>https://outlook.office.com/api/v2.0/Users('…')/Messages('…')</c>, on <see cref="Host"/> and the fake's port.</summary>
+    private string OutlookBase(HttpContext context, MailStore.Upload upload) =>
+        $"https://{Host}:{context.Request.Host.Port}/api/v2.0/Users('{Uri.EscapeDataString(upload.Caller.MailboxKey)}')/Messages('{upload.Draft.Id}')";
 
     private static string Timestamp(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 

@@ -64,6 +64,16 @@ internal sealed class RequestJournal
         }
     }
 
+    /// <summary>Forgets every recorded request and accepted sendMail (the attempt counts stay).</summary>
+    public void Clear()
+    {
+        lock (_gate)
+        {
+            _requests.Clear();
+            _sentMail.Clear();
+        }
+    }
+
     /// <summary>Counts one more sendMail attempt for <paramref name="mailbox"/> and returns the 1-based total.</summary>
     public int CountAttempt(string mailbox)
     {

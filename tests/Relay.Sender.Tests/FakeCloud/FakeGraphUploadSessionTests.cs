@@ -33,6 +33,22 @@ public sealed class FakeGraphUploadSessionTests
         Assert.Equal(1, Assert.Single(cloud.Drafts).OpenUploadSessions);
     }
 
+    /// <summary>A client in another process resolves the upload host itself: the fake can name plain <c>localhost</c>.</summary>
+    [Fact]
+    public async Task UploadUrlsNameTheUploadHostSetOnTheFakeAndUploadsThroughItSucceed()
+    {
+        await using var draft = await NewDraftAsync();
+        draft.Cloud.UploadHost = "localhost";
+        var (file, uploadUrl) = await NewSessionAsync(draft, 3 * MiB + 7);
+
+        using var last = await PutAsync(draft.Http, uploadUrl, file, 0, file.Length);
+
+        Assert.Equal("localhost", new Uri(uploadUrl).Host);
+        Assert.Equal(HttpStatusCode.Created, last.StatusCode);
+        Assert.Equal("localhost", last.Headers.Location?.Host);
+        Assert.Equal(file, Assert.Single(Assert.Single(draft.Cloud.Drafts).Attachments).Content);
+    }
+
     [Fact]
     public async Task ChunksGetNextExpectedRangesThenTheLastGets201WithALocation()
     {
