@@ -12,9 +12,7 @@ internal static class FaultProfile
 
     public static string Name => Full ? "full" : "short";
 
-    public static int Pick(int shortForm, int fullForm) => Full ? fullForm : shortForm;
-
-    public static TimeSpan Pick(TimeSpan shortForm, TimeSpan fullForm) => Full ? fullForm : shortForm;
+    public static T Pick<T>(T shortForm, T fullForm) => Full ? fullForm : shortForm;
 }
 
 /// <summary>The fault scenarios run one at a time: each loads the machine, and they must not measure one another.</summary>
