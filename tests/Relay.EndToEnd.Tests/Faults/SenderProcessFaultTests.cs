@@ -48,10 +48,14 @@ public sealed class SenderProcessFaultTests(ITestOutputHelper output)
         var run = new KillRun(cloud, relay, "sender-restarted");
         await run.KillUnderLoadAsync();
 
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         await relay.StartSenderAsync();
+        output.WriteLine($"Relay.Sender listening again after {clock.Elapsed.TotalSeconds:F1} s");
         // What a client does after a 4xx: send again. Then new mail, all through the same Relay.Smtp process.
         await FaultLoad.ResendRefusedAsync(relay.SmtpPort, run.Ledger, run.Sent, sessions: 4);
+        output.WriteLine($"Refused messages resent after {clock.Elapsed.TotalSeconds:F1} s");
         await FaultLoad.SendAsync(relay.SmtpPort, run.Ledger, run.NewMessages(FaultProfile.Pick(8, 100)), sessions: 4);
+        output.WriteLine($"New messages sent after {clock.Elapsed.TotalSeconds:F1} s");
 
         var tally = run.Ledger.Settle(MailStores.InGraph(cloud), output, run.ReachedGraphBeforeTheKill);
         Assert.Equal(0, tally.Rejected);
@@ -105,6 +109,7 @@ public sealed class SenderProcessFaultTests(ITestOutputHelper output)
             // Graph finishes what it received; wait for it, so the store is complete before the accounting.
             var settled = await MailStores.WaitForAsync(() => cloud.SentMail.Count >= _reachedGraph.Count, GraphLatency + TimeSpan.FromSeconds(30));
             Assert.True(settled, $"Graph accepted {cloud.SentMail.Count} of the {_reachedGraph.Count} requests it received");
+            cloud.SendMailFault = null; // Graph answers at once again: what follows is about Relay.Smtp and the Sender only
         }
     }
 }
