@@ -71,7 +71,7 @@ internal static class FaultLoad
                 await client.DisconnectAsync(quit: true).WaitAsync(ClientTimeout);
             }
         }
-        catch (Exception ex) when (ex is IOException or SmtpProtocolException or SmtpCommandException)
+        catch (Exception ex) when (ex is IOException or SmtpProtocolException or SmtpCommandException or TimeoutException)
         {
             // Only QUIT can get here: every message already has its outcome, and a failed goodbye changes none.
         }
