@@ -14,10 +14,13 @@ public sealed class DiskFullFaultTests(ITestOutputHelper output)
     /// <summary>Room left on the full disk: less than one message, so each one fails part-way through writing.</summary>
     private const int LeftFree = 16 * 1024;
 
+    /// <summary>The tmpfs: once freed, it must hold every message of the batch (pickup files stay).</summary>
+    private static readonly string DiskSize = FaultProfile.Pick("512k", "4m");
+
     [Fact]
     public async Task WhenTheSpoolDiskIsFullMessagesGet452AndNothingIsDeliveredUntilThereIsRoom()
     {
-        await using var disk = await TmpfsMount.MountAsync("512k");
+        await using var disk = await TmpfsMount.MountAsync(DiskSize);
         await using var stack = await RelayStack.StartAsync(senderSettings: new Dictionary<string, string?>
         {
             ["Delivery:SpoolDirectory"] = disk.Path,
@@ -34,7 +37,7 @@ public sealed class DiskFullFaultTests(ITestOutputHelper output)
     [Fact]
     public async Task WhenThePickupDiskIsFullMessagesGet452AndNoHalfWrittenFileStays()
     {
-        await using var disk = await TmpfsMount.MountAsync("512k");
+        await using var disk = await TmpfsMount.MountAsync(DiskSize);
         await using var stack = await RelayStack.StartAsync(senderSettings: new Dictionary<string, string?>
         {
             ["Delivery:PickupDirectory"] = disk.Path,
