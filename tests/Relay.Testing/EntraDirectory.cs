@@ -46,6 +46,9 @@ internal sealed class EntraDirectory
 
     public int TokenRequestCount => Volatile.Read(ref _tokenRequestCount);
 
+    /// <summary>Whether the token endpoint answers every request with an outage (see <see cref="FakeMicrosoftCloud.TokenEndpointUnavailable"/>).</summary>
+    public bool TokenEndpointUnavailable { get; set; }
+
     public void CountTokenRequest() => Interlocked.Increment(ref _tokenRequestCount);
 
     /// <summary>Counts one more token request attributed to <paramref name="principal"/> (a client ID or a UPN).</summary>

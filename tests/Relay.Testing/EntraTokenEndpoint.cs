@@ -23,6 +23,11 @@ internal sealed class EntraTokenEndpoint(EntraDirectory directory)
     public async Task<IResult> IssueAsync(HttpContext context, string tenant)
     {
         directory.CountTokenRequest();
+        if (directory.TokenEndpointUnavailable)
+        {
+            return new EntraFault(StatusCodes.Status503ServiceUnavailable, "temporarily_unavailable", 90033,
+                "A transient error has occurred. Please try again.").ToResult(context);
+        }
         if (!directory.HasTenant(tenant))
         {
             return new EntraFault(StatusCodes.Status400BadRequest, "invalid_request", 90002,

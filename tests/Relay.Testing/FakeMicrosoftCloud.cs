@@ -136,6 +136,17 @@ public sealed partial class FakeMicrosoftCloud : IAsyncDisposable
     public int TokenRequestCount => _directory.TokenRequestCount;
 
     /// <summary>
+    /// Whether Entra's token endpoint is down: while set, every token request (any grant) is counted and answered 503
+    /// <c>temporarily_unavailable</c> AADSTS90033 ("A transient error has occurred"), as Entra answers during an outage.
+    /// The managed-identity endpoint is not affected. Tokens issued before stay valid at Graph.
+    /// </summary>
+    public bool TokenEndpointUnavailable
+    {
+        get => _directory.TokenEndpointUnavailable;
+        set => _directory.TokenEndpointUnavailable = value;
+    }
+
+    /// <summary>
     /// Called for each authenticated, well-formed sendMail before it is accepted (after <see cref="GraphFault"/> let it
     /// through): return null to accept it (202), or a <see cref="Testing.GraphFault"/> to fail it, stall it or drop its
     /// connection. Called on server threads.

@@ -2,7 +2,8 @@ namespace Relay.Sender.Delivery;
 
 /// <summary>
 /// Holds one message body while it is delivered: in memory up to a threshold, then in a temporary file opened with
-/// <see cref="FileOptions.DeleteOnClose"/>, so the file is gone on every path, crash included.
+/// <see cref="FileOptions.DeleteOnClose"/>, so the file is gone on every path, crash included. The file is not
+/// buffered: a full disk fails the write that filled it (the caller answers 452), never a later flush on dispose.
 /// </summary>
 public sealed class MessageSpool(string directory, int memoryThreshold) : IAsyncDisposable
 {
@@ -16,9 +17,18 @@ public sealed class MessageSpool(string directory, int memoryThreshold) : IAsync
         {
             Directory.CreateDirectory(directory);
             var file = new FileStream(Path.Combine(directory, $"{Guid.NewGuid():N}.spool"), FileMode.CreateNew,
-                FileAccess.ReadWrite, FileShare.None, 64 * 1024, FileOptions.Asynchronous | FileOptions.DeleteOnClose);
-            memory.Position = 0;
-            await memory.CopyToAsync(file, cancellationToken);
+                FileAccess.ReadWrite, FileShare.None, bufferSize: 0, FileOptions.Asynchronous | FileOptions.DeleteOnClose);
+            try
+            {
+                memory.Position = 0;
+                await memory.CopyToAsync(file, cancellationToken);
+            }
+            catch
+            {
+                // Closing deletes it: a spool file that could not be filled must not hold the disk until finalization.
+                await file.DisposeAsync();
+                throw;
+            }
             _stream = file;
         }
         await _stream.WriteAsync(chunk, cancellationToken);

@@ -47,19 +47,38 @@ public sealed partial class MailSubmissionService(
         var envelope = requestStream.Current.Envelope;
 
         var options = delivery.Value;
-        await using var body = new MessageSpool(options.SpoolDirectory ?? Path.Combine(Path.GetTempPath(), "relay-spool"), options.MemoryThreshold);
+        var spoolDirectory = options.SpoolDirectory ?? Path.Combine(Path.GetTempPath(), "relay-spool");
+        await using var body = new MessageSpool(spoolDirectory, options.MemoryThreshold);
+        SmtpReply? refusal = null;
         while (await ReadNextAsync(requestStream, envelope.QueueId, cancellationToken))
         {
             if (requestStream.Current.PartCase != SubmitRequest.PartOneofCase.Chunk)
             {
                 throw new RpcException(new Status(StatusCode.InvalidArgument, "Only body chunks may follow the envelope."));
             }
-            await body.WriteAsync(requestStream.Current.Chunk.Memory, cancellationToken);
+            // After a failed write the rest is still read, so Relay.Smtp can finish its stream and pass on the reply.
+            refusal ??= await SpoolAsync(body, requestStream.Current.Chunk.Memory, envelope.QueueId, spoolDirectory, cancellationToken);
         }
 
         // The stream ended normally, so the message is complete: only now is anything delivered.
-        var reply = await processor.ProcessAsync(envelope, body, cancellationToken);
+        var reply = refusal ?? await processor.ProcessAsync(envelope, body, cancellationToken);
         return new SubmitReply { Reply = reply, QueueId = envelope.QueueId };
+    }
+
+    /// <summary>Adds a chunk to the spool; null when stored, else the 4xx for a disk that could not take it.</summary>
+    private async Task<SmtpReply?> SpoolAsync(MessageSpool body, ReadOnlyMemory<byte> chunk, string queueId, string directory, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await body.WriteAsync(chunk, cancellationToken);
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            var reply = StorageErrors.ReplyFor(ex);
+            LogSpoolFailed(logger, ex, queueId, directory, reply.Code, reply.EnhancedCode);
+            return reply;
+        }
     }
 
     /// <summary>
@@ -79,6 +98,9 @@ public sealed partial class MailSubmissionService(
             throw new RpcException(new Status(StatusCode.Cancelled, "The submission was abandoned by its sender."));
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Message {QueueId} could not be spooled to {Directory}; nothing delivered, answered {ReplyCode} {EnhancedCode}")]
+    private static partial void LogSpoolFailed(ILogger logger, Exception exception, string queueId, string directory, int replyCode, string enhancedCode);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Submission {QueueId} abandoned by Relay.Smtp before its end; nothing delivered ({Reason})")]
     private static partial void LogSubmissionAbandoned(ILogger logger, string queueId, string reason);

@@ -35,9 +35,11 @@ public sealed partial class PickupDelivery(IOptions<DeliveryOptions> options, IH
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            LogWriteFailed(logger, ex, message.QueueId, Folder);
+            // A full disk must not keep the half-written file: deleting it gives the space back for the next message.
             File.Delete(temporary);
-            return new DeliveryResult(Replies.Create(451, "4.3.0", "Could not store the message; try again later"), Attempts: 1, Path: Name);
+            var reply = StorageErrors.ReplyFor(ex);
+            LogWriteFailed(logger, ex, message.QueueId, Folder, reply.Code, reply.EnhancedCode);
+            return new DeliveryResult(reply, Attempts: 1, Path: Name);
         }
     }
 
@@ -55,6 +57,6 @@ public sealed partial class PickupDelivery(IOptions<DeliveryOptions> options, IH
     [LoggerMessage(Level = LogLevel.Debug, Message = "Message {QueueId} written to {Path}")]
     private static partial void LogWritten(ILogger logger, string queueId, string path);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Message {QueueId} could not be written to the pickup directory {Directory}")]
-    private static partial void LogWriteFailed(ILogger logger, Exception exception, string queueId, string directory);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Message {QueueId} could not be written to the pickup directory {Directory}; answered {ReplyCode} {EnhancedCode}")]
+    private static partial void LogWriteFailed(ILogger logger, Exception exception, string queueId, string directory, int replyCode, string enhancedCode);
 }
