@@ -85,7 +85,7 @@ public class SystemdTests
     /// skipped, with the reason; run as root (CI), a machine that still cannot run systemd makes it fail: the script
     /// exits 77 and says what is missing, and a check that quietly passed where it cannot run would hide a broken unit.
     /// </summary>
-    [RootOnlyFact]
+    [RootOnlyFact("systemd in its own namespaces needs mounts and cgroups")]
     public async Task BothUnitsRunUnderARealSystemdAndRelayAMessage()
     {
         var script = Path.Combine(RepositoryRoot(), "deploy", "test-units.sh");
@@ -141,21 +141,5 @@ public class SystemdTests
             root = root.Parent ?? throw new InvalidOperationException("Relay.slnx not found above the test output.");
         }
         return root.FullName;
-    }
-}
-
-/// <summary>A fact that needs root on Linux (namespaces, mounts, cgroups); elsewhere it is skipped, saying why.</summary>
-internal sealed class RootOnlyFactAttribute : FactAttribute
-{
-    public RootOnlyFactAttribute()
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            Skip = "needs Linux (systemd in its own namespaces)";
-        }
-        else if (Environment.UserName != "root")
-        {
-            Skip = $"needs root (running as {Environment.UserName}): systemd in its own namespaces needs mounts and cgroups";
-        }
     }
 }

@@ -17,7 +17,7 @@ public sealed class DiskFullFaultTests(ITestOutputHelper output)
     /// <summary>The tmpfs: once freed, it must hold every message of the batch (pickup files stay).</summary>
     private static readonly string DiskSize = FaultProfile.Pick("512k", "4m");
 
-    [Fact]
+    [RootOnlyFact("a full disk is a small tmpfs mounted for the test")]
     public async Task WhenTheSpoolDiskIsFullMessagesGet452AndNothingIsDeliveredUntilThereIsRoom()
     {
         await using var disk = await TmpfsMount.MountAsync(DiskSize);
@@ -34,7 +34,7 @@ public sealed class DiskFullFaultTests(ITestOutputHelper output)
         Assert.Equal(0, tally.Rejected);
     }
 
-    [Fact]
+    [RootOnlyFact("a full disk is a small tmpfs mounted for the test")]
     public async Task WhenThePickupDiskIsFullMessagesGet452AndNoHalfWrittenFileStays()
     {
         await using var disk = await TmpfsMount.MountAsync(DiskSize);
