@@ -28,8 +28,14 @@ internal sealed class BenchSettings
     /// <summary>No cell may take longer than this, whatever happens (a stalled server, a lost reply, 50 × 10 MiB on a slow machine).</summary>
     public TimeSpan CellLimit => Quick ? TimeSpan.FromSeconds(45) : TimeSpan.FromMinutes(2);
 
-    /// <summary>How long each server warms up before its first cell (see <see cref="CellRunner.WarmUpServerAsync"/>).</summary>
-    public TimeSpan ServerWarmUp => Quick ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(4);
+    /// <summary>One round of a server's warm-up before its first cell (see <see cref="CellRunner.WarmUpServerAsync"/>).</summary>
+    public TimeSpan ServerWarmUp => Quick ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// The most a server's warm-up may take: rounds go on until the JIT is quiet, which for a .NET service (tiered
+    /// compilation with dynamic PGO) takes tens of seconds of load after start.
+    /// </summary>
+    public TimeSpan ServerWarmUpLimit => Quick ? TimeSpan.FromSeconds(2) : TimeSpan.FromSeconds(45);
 
     /// <summary>How long each cell warms up before it is measured.</summary>
     public TimeSpan WarmUp => Quick ? TimeSpan.FromMilliseconds(300) : TimeSpan.FromSeconds(1);

@@ -24,7 +24,8 @@ try
     var runner = new CellRunner(settings);
     foreach (var server in servers.Where(server => cells.Any(cell => cell.Server == server.Name)))
     {
-        await runner.WarmUpServerAsync(server);
+        var warmUp = await runner.WarmUpServerAsync(server);
+        Console.WriteLine($"{server.Name} warmed up in {warmUp.TotalSeconds:0} s");
     }
     var results = new List<CellResult>();
     var notRun = new List<(Cell, string)>();

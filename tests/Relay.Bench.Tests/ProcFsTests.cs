@@ -11,6 +11,7 @@ public class ProcFsTests
         const string stat = "4242 (odd) name (x)) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 12 0 100 1000 200";
 
         Assert.Equal(300, ProcFs.CpuTicks(stat));
+        Assert.Equal(50, ProcFs.KernelTicks(stat));
     }
 
     [Fact]

@@ -14,6 +14,9 @@ internal static class ProcFs
     /// <summary>User plus system CPU seconds the process (all its threads) has used so far.</summary>
     public static double CpuSeconds(int pid) => CpuTicks(File.ReadAllText($"/proc/{pid}/stat")) / TicksPerSecond;
 
+    /// <summary>The part of <see cref="CpuSeconds"/> spent in the kernel (stime): system calls, file systems, the network stack.</summary>
+    public static double KernelCpuSeconds(int pid) => KernelTicks(File.ReadAllText($"/proc/{pid}/stat")) / TicksPerSecond;
+
     /// <summary>VmHWM: the largest resident set the process has had since it started or since <see cref="TryResetPeakRss"/>.</summary>
     public static long PeakRssBytes(int pid) => StatusKilobytes(pid, "VmHWM:") * 1024;
 
@@ -55,13 +58,18 @@ internal static class ProcFs
         return threads;
     }
 
+    /// <summary>stime: field 15 of /proc/PID/stat.</summary>
+    internal static long KernelTicks(string stat) => long.Parse(StatFields(stat)[12], CultureInfo.InvariantCulture);
+
     /// <summary>utime + stime: fields 14 and 15, counted after the command name, which may itself hold spaces and parentheses.</summary>
     internal static long CpuTicks(string stat)
     {
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        // fields[0] is field 3 (state), so field N is fields[N - 3].
+        var fields = StatFields(stat);
         return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
     }
+
+    /// <summary>The fields after the command name; fields[0] is field 3 (state), so field N is fields[N - 3].</summary>
+    private static string[] StatFields(string stat) => stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
 
     private static long StatusKilobytes(int pid, string key)
     {

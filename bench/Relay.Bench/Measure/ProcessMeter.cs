@@ -9,7 +9,11 @@ internal sealed record MeasuredProcess(string Role, Process Process);
 internal sealed record ThreadUsage(string Role, string ThreadName, int Threads, double CpuSeconds);
 
 /// <summary>What the server processes used during one cell.</summary>
-internal sealed record ProcessUsage(double CpuSeconds, IReadOnlyDictionary<string, long> PeakRssBytes, IReadOnlyList<ThreadUsage> Threads);
+internal sealed record ProcessUsage(double CpuSeconds, IReadOnlyDictionary<string, long> PeakRssBytes, IReadOnlyList<ThreadUsage> Threads)
+{
+    /// <summary>With profiling on: each process's CPU seconds, and how many of them were spent in the kernel.</summary>
+    public IReadOnlyDictionary<string, (double Cpu, double Kernel)> ByRole { get; init; } = new Dictionary<string, (double, double)>();
+}
 
 /// <summary>
 /// Measures the server processes over one cell: CPU seconds (utime + stime) and each process's peak RSS. The peak is
@@ -23,6 +27,7 @@ internal sealed class ProcessMeter
     private readonly IReadOnlyList<MeasuredProcess> _processes;
     private readonly bool _profile;
     private readonly Dictionary<int, double> _cpuAtStart = [];
+    private readonly Dictionary<int, double> _kernelAtStart = [];
     private readonly Dictionary<int, long> _sampledPeak = [];
     private readonly Dictionary<int, Dictionary<int, (string Name, double CpuSeconds)>> _threadsAtStart = [];
     private readonly CancellationTokenSource _stop = new();
@@ -44,6 +49,7 @@ internal sealed class ProcessMeter
         {
             meter.PeakIsExact &= ProcFs.TryResetPeakRss(process.Id);
             meter._cpuAtStart[process.Id] = ProcFs.CpuSeconds(process.Id);
+            meter._kernelAtStart[process.Id] = ProcFs.KernelCpuSeconds(process.Id);
             meter._sampledPeak[process.Id] = ProcFs.RssBytes(process.Id);
             if (profile)
             {
@@ -61,9 +67,12 @@ internal sealed class ProcessMeter
         var cpu = 0.0;
         var peaks = new Dictionary<string, long>();
         var threads = new List<ThreadUsage>();
+        var byRole = new Dictionary<string, (double, double)>();
         foreach (var (role, process) in _processes)
         {
-            cpu += ProcFs.CpuSeconds(process.Id) - _cpuAtStart[process.Id];
+            var used = ProcFs.CpuSeconds(process.Id) - _cpuAtStart[process.Id];
+            cpu += used;
+            byRole[role] = (used, ProcFs.KernelCpuSeconds(process.Id) - _kernelAtStart[process.Id]);
             peaks[role] = PeakIsExact ? ProcFs.PeakRssBytes(process.Id) : Math.Max(_sampledPeak[process.Id], ProcFs.RssBytes(process.Id));
             if (_profile)
             {
@@ -71,7 +80,7 @@ internal sealed class ProcessMeter
             }
         }
         _stop.Dispose();
-        return new ProcessUsage(cpu, peaks, threads);
+        return new ProcessUsage(cpu, peaks, threads) { ByRole = byRole };
     }
 
     private async Task SampleAsync(CancellationToken stop)

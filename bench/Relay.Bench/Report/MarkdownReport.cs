@@ -24,7 +24,7 @@ internal static class MarkdownReport
         md.AppendLine(CultureInfo.InvariantCulture, $"| Packages | {machine.Packages} |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| Date | {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, run took {elapsed:mm\\:ss} |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| Load average (1/5/15 min) | {machine.LoadAverage} at start, {loadAtEnd} at end (the harness itself loads the machine; more than that means other work ran) |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| Cells | warm-up {settings.WarmUp.TotalSeconds:0.#} s, then new messages for {settings.Measure.TotalSeconds:0.#} s (those in flight finish) |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| Cells | each server first warms up until its JIT is quiet (at most {settings.ServerWarmUpLimit.TotalSeconds:0} s); each cell warms up {settings.WarmUp.TotalSeconds:0.#} s, then new messages for {settings.Measure.TotalSeconds:0.#} s (those in flight finish) |");
         if (settings.ServiceEnvironment.Count > 0)
         {
             md.AppendLine(CultureInfo.InvariantCulture, $"| Service environment | {string.Join(", ", settings.ServiceEnvironment.Select(pair => $"`{pair.Key}={pair.Value}`"))} |");
@@ -59,10 +59,13 @@ internal static class MarkdownReport
         if (settings.Profile)
         {
             md.AppendLine("## Profile: CPU by thread name (Relay cells)").AppendLine();
-            md.AppendLine("From /proc/PID/task/*/stat before and after each cell: where the services' CPU went, by .NET thread name.").AppendLine();
+            md.AppendLine("From /proc/PID/stat and /proc/PID/task/*/stat before and after each cell: where the services' CPU went, by process " +
+                "(with the part spent in the kernel: system calls, file system, network stack) and by .NET thread name.").AppendLine();
             foreach (var result in results.Where(r => r.Usage.Threads.Count > 0 && r.Cell.Server.StartsWith("Relay", StringComparison.Ordinal)))
             {
-                md.AppendLine(CultureInfo.InvariantCulture, $"**{result.Cell.Description}** ({result.Usage.CpuSeconds:0.00} CPU s):");
+                var byRole = string.Join(", ", result.Usage.ByRole.Select(role =>
+                    string.Create(CultureInfo.InvariantCulture, $"{role.Key} {role.Value.Cpu:0.00} s of which kernel {role.Value.Kernel:0.00} s")));
+                md.AppendLine(CultureInfo.InvariantCulture, $"**{result.Cell.Description}** ({result.Usage.CpuSeconds:0.00} CPU s; {byRole}):");
                 md.AppendLine(string.Join("; ", result.Usage.Threads.Where(t => t.CpuSeconds >= 0.01).Take(10)
                     .Select(t => $"{t.Role} `{t.ThreadName}`×{t.Threads} {t.CpuSeconds:0.00} s"))).AppendLine();
             }
