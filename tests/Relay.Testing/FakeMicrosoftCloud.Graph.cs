@@ -73,10 +73,8 @@ public sealed partial class FakeMicrosoftCloud
     }
 
     /// <summary>
-    /// The host of upload URLs, <c>outlook.localhost</c> by default (Outlook's is <c>outlook.office.com</c>); see
-    /// <see cref="CreateTrustingHandler"/>. A client in another process cannot use that handler, and the system resolver
-    /// may not know names under <c>localhost</c>: set <c>localhost</c> for it (the certificate covers it), which is still
-    /// not Graph's host, so a Graph client adds no token to the upload requests.
+    /// The host of upload URLs, <c>localhost</c> by default (Outlook's is <c>outlook.office.com</c>): a host that is not
+    /// Graph's, which any client on this machine resolves without asking a DNS server.
     /// </summary>
     public string UploadHost
     {

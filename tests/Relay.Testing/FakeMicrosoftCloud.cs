@@ -42,7 +42,7 @@ public sealed partial class FakeMicrosoftCloud : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the start.</param>
     public static async Task<FakeMicrosoftCloud> StartAsync(CancellationToken cancellationToken = default)
     {
-        var certificate = LoopbackCertificate.Create(dnsNames: [$"*.{KeyVaultStore.ResourceHost}", MessagesEndpoint.UploadHost]);
+        var certificate = LoopbackCertificate.Create(dnsNames: [$"*.{KeyVaultStore.ResourceHost}"]);
         var directory = new EntraDirectory();
         var journal = new RequestJournal();
         var graph = new GraphPipeline(new GraphAuthentication(directory), directory);
@@ -113,7 +113,7 @@ public sealed partial class FakeMicrosoftCloud : IAsyncDisposable
         set => _keyVault.Fault = value;
     }
 
-    /// <summary>The self-signed server certificate (SAN IP 127.0.0.1, DNS localhost, *.vault.localhost and outlook.localhost).</summary>
+    /// <summary>The self-signed server certificate (SAN IP 127.0.0.1, DNS localhost and *.vault.localhost).</summary>
     public X509Certificate2 Certificate { get; }
 
     /// <summary>How long issued tokens live; sent as <c>expires_in</c> and <c>ext_expires_in</c> (whole seconds). Defaults to one hour.</summary>

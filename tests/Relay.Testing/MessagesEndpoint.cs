@@ -16,9 +16,11 @@ namespace Relay.Testing;
 /// </summary>
 internal sealed partial class MessagesEndpoint(GraphPipeline pipeline, MailStore store, RequestJournal journal)
 {
-    /// <summary>The upload URL's host, Outlook's stand-in (real: <c>outlook.office.com</c>): a Graph client's authentication
-    /// provider, whose allowed hosts are Graph's, adds no token for it.</summary>
-    public const string UploadHost = "outlook.localhost";
+    /// <summary>The upload URL's host, Outlook's stand-in (real: <c>outlook.office.com</c>): not Graph's host (127.0.0.1), so a
+    /// Graph client's authentication provider, whose allowed hosts are Graph's, adds no token for it. <c>localhost</c>, which
+    /// every resolver knows from /etc/hosts: a name such as <c>outlook.localhost</c> would send a client in another process
+    /// (a Relay.Sender started as a process) to a DNS server, off this machine.</summary>
+    public const string UploadHost = "localhost";
 
     /// <summary>The host upload URLs name: <see cref="UploadHost"/> unless set (see <see cref="FakeMicrosoftCloud.UploadHost"/>).</summary>
     public string Host { get; set; } = UploadHost;
@@ -225,7 +227,7 @@ internal sealed partial class MessagesEndpoint(GraphPipeline pipeline, MailStore
 
     /// <summary>
     /// <c>PUT</c> (a range) or <c>DELETE</c> (cancel) on an upload URL,
-    /// <c>https://outlook.localhost:{port}/api/v2.0/Users('…')/Messages('…')/AttachmentSessions('…')?authtoken=…</c>. The
+    /// <c>https://localhost:{port}/api/v2.0/Users('…')/Messages('…')/AttachmentSessions('…')?authtoken=…</c>. The
     /// URL is pre-authenticated: a request that also carries an <c>Authorization</c> header is refused as Outlook refuses a
     /// Graph token (401 <c>InvalidAudience</c>).
     /// </summary>

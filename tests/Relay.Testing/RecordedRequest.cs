@@ -24,6 +24,6 @@ public sealed record RecordedRequest(
     /// <summary>When the fake finished with it: the response was written, or the connection dropped.</summary>
     public DateTimeOffset CompletedAt { get; init; }
 
-    /// <summary>The <c>Host</c> the request was sent to, without the port: <c>127.0.0.1</c>, or a name such as <c>outlook.localhost</c>.</summary>
+    /// <summary>The <c>Host</c> the request was sent to, without the port: <c>127.0.0.1</c>, or <c>localhost</c> (upload URLs).</summary>
     public string Host { get; init; } = string.Empty;
 }

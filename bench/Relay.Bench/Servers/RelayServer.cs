@@ -61,9 +61,6 @@ internal sealed class RelayServer : IBenchServer
         var scratch = Directory.CreateTempSubdirectory("relay-bench-");
         var secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24));
         cloud.RegisterApp(TenantId, ClientId, secret);
-        // The Sender is another process: it resolves the upload host with the system resolver, which knows localhost
-        // (from /etc/hosts) but not outlook.localhost, and would ask a DNS server for it.
-        cloud.UploadHost = "localhost";
         var trust = Path.Combine(scratch.FullName, "fake-cloud.pem");
         await File.WriteAllTextAsync(trust, cloud.Certificate.ExportCertificatePem());
         return await StartAsync(ServerNames.RelayGraph, settings, scratch, new Dictionary<string, string>

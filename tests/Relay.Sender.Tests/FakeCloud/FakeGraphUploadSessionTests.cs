@@ -33,19 +33,20 @@ public sealed class FakeGraphUploadSessionTests
         Assert.Equal(1, Assert.Single(cloud.Drafts).OpenUploadSessions);
     }
 
-    /// <summary>A client in another process resolves the upload host itself: the fake can name plain <c>localhost</c>.</summary>
+    /// <summary>The upload host can be set: upload URLs and the final Location name it, and uploads through it succeed.</summary>
     [Fact]
     public async Task UploadUrlsNameTheUploadHostSetOnTheFakeAndUploadsThroughItSucceed()
     {
         await using var draft = await NewDraftAsync();
-        draft.Cloud.UploadHost = "localhost";
+        Assert.Equal("localhost", draft.Cloud.UploadHost); // the default: a name every resolver knows, not Graph's host
+        draft.Cloud.UploadHost = "127.0.0.1";              // another host the fake's certificate covers
         var (file, uploadUrl) = await NewSessionAsync(draft, 3 * MiB + 7);
 
         using var last = await PutAsync(draft.Http, uploadUrl, file, 0, file.Length);
 
-        Assert.Equal("localhost", new Uri(uploadUrl).Host);
+        Assert.Equal("127.0.0.1", new Uri(uploadUrl).Host);
         Assert.Equal(HttpStatusCode.Created, last.StatusCode);
-        Assert.Equal("localhost", last.Headers.Location?.Host);
+        Assert.Equal("127.0.0.1", last.Headers.Location?.Host);
         Assert.Equal(file, Assert.Single(Assert.Single(draft.Cloud.Drafts).Attachments).Content);
     }
 
