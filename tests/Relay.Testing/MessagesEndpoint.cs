@@ -102,22 +102,32 @@ internal sealed partial class MessagesEndpoint(GraphPipeline pipeline, MailStore
                 ? Results.NoContent()
                 : (IResult)new GraphErrorResult(MailStore.ItemNotFound)));
 
+    /// <summary>
+    /// What a request about one draft starts with, in Graph's order: a body within the request limit, a draft the caller
+    /// has, a JSON object. Either the draft and the object, or the error reply.
+    /// </summary>
+    private async Task<(MailStore.Draft Draft, JsonElement Json, IResult? Refused)> ReadDraftRequestAsync(HttpContext context, GraphCaller caller, string messageId)
+    {
+        if (await GraphJson.ReadBodyAsync(context.Request.Body) is not { } body)
+        {
+            return (null!, default, new GraphErrorResult(GraphFault.RequestTooLarge()));
+        }
+        if (store.FindDraft(caller, messageId) is not { } draft)
+        {
+            return (null!, default, new GraphErrorResult(MailStore.ItemNotFound));
+        }
+        return GraphJson.Parse(body) is { ValueKind: JsonValueKind.Object } json
+            ? (draft, json, null)
+            : (null!, default, new GraphErrorResult(GraphJson.MalformedJson));
+    }
+
     private Task CreateAttachmentAsync(HttpContext context, string? mailbox, string messageId) =>
         RunAsync(context, mailbox, GraphOperation.CreateAttachment, messageId, async caller =>
         {
-            if (await GraphJson.ReadBodyAsync(context.Request.Body) is not { } body)
+            var (draft, json, refused) = await ReadDraftRequestAsync(context, caller, messageId);
+            if (refused is not null)
             {
-                return new GraphErrorResult(GraphFault.RequestTooLarge());
-            }
-
-            if (store.FindDraft(caller, messageId) is not { } draft)
-            {
-                return new GraphErrorResult(MailStore.ItemNotFound);
-            }
-
-            if (GraphJson.Parse(body) is not { ValueKind: JsonValueKind.Object } json)
-            {
-                return new GraphErrorResult(GraphJson.MalformedJson);
+                return refused;
             }
 
             var type = GraphJson.String(json, "@odata.type");
@@ -154,19 +164,10 @@ internal sealed partial class MessagesEndpoint(GraphPipeline pipeline, MailStore
     private Task CreateUploadSessionAsync(HttpContext context, string? mailbox, string messageId) =>
         RunAsync(context, mailbox, GraphOperation.CreateUploadSession, messageId, async caller =>
         {
-            if (await GraphJson.ReadBodyAsync(context.Request.Body) is not { } body)
+            var (draft, json, refused) = await ReadDraftRequestAsync(context, caller, messageId);
+            if (refused is not null)
             {
-                return new GraphErrorResult(GraphFault.RequestTooLarge());
-            }
-
-            if (store.FindDraft(caller, messageId) is not { } draft)
-            {
-                return new GraphErrorResult(MailStore.ItemNotFound);
-            }
-
-            if (GraphJson.Parse(body) is not { ValueKind: JsonValueKind.Object } json)
-            {
-                return new GraphErrorResult(GraphJson.MalformedJson);
+                return refused;
             }
 
             if (GraphJson.Object(json, "AttachmentItem") is not { } item)
